@@ -1,0 +1,169 @@
+/*
+ * wr_net: address parsing, listening and connecting (see wr_net.h).
+ */
+#include "wr_net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int wr_addr_parse(const char *text, wr_addr_t *addr, char *why, size_t whylen)
+{
+    char host[256];
+    const char *colon, *port;
+    struct addrinfo hints, *res = NULL;
+    char *end;
+    long pn;
+    int rc;
+
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (close == NULL || close[1] != ':') {
+            snprintf(why, whylen, "expected [IPV6]:PORT, got '%s'", text);
+            return -1;
+        }
+        if ((size_t)(close - text - 1) >= sizeof(host)) {
+            snprintf(why, whylen, "host too long in '%s'", text);
+            return -1;
+        }
+        memcpy(host, text + 1, (size_t)(close - text - 1));
+        host[close - text - 1] = '\0';
+        port = close + 2;
+    } else {
+        colon = strrchr(text, ':');
+        if (colon == NULL) {
+            snprintf(why, whylen, "expected HOST:PORT, got '%s'", text);
+            return -1;
+        }
+        if ((size_t)(colon - text) >= sizeof(host)) {
+            snprintf(why, whylen, "host too long in '%s'", text);
+            return -1;
+        }
+        memcpy(host, text, (size_t)(colon - text));
+        host[colon - text] = '\0';
+        port = colon + 1;
+    }
+    errno = 0;
+    pn = strtol(port, &end, 10);
+    if (*port == '\0' || *end != '\0' || errno != 0 || pn < 0 || pn > 65535) {
+        snprintf(why, whylen, "bad port '%s' in '%s' (expected 0..65535)", port, text);
+        return -1;
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | (host[0] == '\0' ? AI_PASSIVE : 0);
+    rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+    if (rc != 0) {
+        snprintf(why, whylen, "cannot resolve '%s': %s", host, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(&addr->ss, res->ai_addr, res->ai_addrlen);
+    addr->len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+const char *wr_addr_format(const wr_addr_t *addr, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN];
+
+    if (addr->ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&addr->ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+        snprintf(buf, len, "[%s]:%u", host, ntohs(a->sin6_port));
+    } else if (addr->ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&addr->ss;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+        snprintf(buf, len, "%s:%u", host, ntohs(a->sin_port));
+    } else {
+        snprintf(buf, len, "?");
+    }
+    return buf;
+}
+
+int wr_listen(wr_addr_t *addr, int backlog)
+{
+    int fd, one = 1, saved;
+
+    fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+        goto failed;
+    if (bind(fd, (struct sockaddr *)&addr->ss, addr->len) == -1)
+        goto failed;
+    if (listen(fd, backlog) == -1)
+        goto failed;
+    addr->len = sizeof(addr->ss);
+    if (getsockname(fd, (struct sockaddr *)&addr->ss, &addr->len) == -1)
+        goto failed;
+    return fd;
+
+failed:
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+int wr_connect(const wr_addr_t *addr, int timeout_ms)
+{
+    int fd, saved, err = 0;
+    socklen_t errlen = sizeof(err);
+    struct pollfd pfd;
+
+    fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return -1;
+    if (connect(fd, (const struct sockaddr *)&addr->ss, addr->len) == 0)
+        return fd;
+    if (errno != EINPROGRESS)
+        goto failed;
+    pfd.fd = fd;
+    pfd.events = POLLOUT;
+    for (;;) {
+        int n = poll(&pfd, 1, timeout_ms);
+        if (n == 1)
+            break;
+        if (n == 0) {
+            errno = ETIMEDOUT;
+            goto failed;
+        }
+        if (errno != EINTR)
+            goto failed;
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) == -1)
+        goto failed;
+    if (err != 0) {
+        errno = err;
+        goto failed;
+    }
+    return fd;
+
+failed:
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+void wr_sock_tune(int fd, int notsent_lowat)
+{
+    int one = 1;
+
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+#ifdef TCP_NOTSENT_LOWAT
+    if (notsent_lowat > 0)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &notsent_lowat,
+                         sizeof(notsent_lowat));
+#endif
+}
