@@ -337,6 +337,16 @@ static void wr_stream_drop_input(wr_mux_stream_t *s)
     }
 }
 
+/* An idle stream keeps no buffer: an emptied one goes back to the
+ * allocator and is made again by the next byte. */
+static void wr_stream_release_empty(struct evbuffer **b)
+{
+    if (*b != NULL && evbuffer_get_length(*b) == 0) {
+        evbuffer_free(*b);
+        *b = NULL;
+    }
+}
+
 static void wr_stream_drop_output(wr_mux_stream_t *s)
 {
     if (s->out)
@@ -697,6 +707,7 @@ static void wr_mux_pump(wr_mux_t *m)
             m->session_sent += (uint32_t)n;
             queued -= n;
             credit -= (credit == UINT32_MAX) ? 0 : (uint32_t)n;
+            wr_stream_release_empty(&s->out);
         }
         if (s->write_full && queued <= m->cfg.send_buffer / 2) {
             s->write_full = 0;
@@ -1344,6 +1355,7 @@ size_t wr_mux_stream_read(wr_mux_stream_t *s, struct evbuffer *dst, size_t max)
     n = evbuffer_remove_buffer(s->in, dst, max);
     if (n <= 0)
         return 0;
+    wr_stream_release_empty(&s->in);
     s->consumed += (uint32_t)n;
     if (m == NULL || s->dead)
         return (size_t)n;

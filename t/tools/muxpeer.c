@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdint.h>
@@ -51,6 +52,7 @@ typedef struct {
     uint64_t bytes;
     int half_close;
     int hold;
+    int idle; /* keep intact streams open (for memory per idle stream) */
     int workers;
     uint64_t timeout_ms;
     wr_prio_t prio;
@@ -230,7 +232,7 @@ static void mp_flow_done(mp_flow_t *f, int ok, const char *why)
         wr_log_warn("stream %u failed: %s (%llu/%llu bytes echoed)",
                     f->s ? wr_mux_stream_id(f->s) : 0, why, (unsigned long long)f->recvd,
                     (unsigned long long)opts.bytes);
-    if (f->s) {
+    if (f->s && !(ok && opts.idle)) {
         wr_mux_stream_close(f->s);
         f->s = NULL;
     }
@@ -303,7 +305,14 @@ static void mp_flow_read(wr_mux_stream_t *s, void *arg)
 
 static void mp_flow_event(wr_mux_stream_t *s, int ev, void *arg)
 {
-    mp_flow_done(arg, 0, "stream reset");
+    mp_flow_t *f = arg;
+
+    if (f->done) { /* an --idle stream kept open after it passed */
+        wr_mux_stream_close(s);
+        f->s = NULL;
+        return;
+    }
+    mp_flow_done(f, 0, "stream reset");
 }
 
 static int mp_flow_start(mp_session_t *ss, mp_flow_t *f, uint32_t index, wr_prio_t prio)
@@ -486,6 +495,8 @@ static void mp_finish(mp_session_t *ss)
         fprintf(stderr, "throughput: %.1f MB/s (%u streams x %llu bytes each way in %.3f s)\n",
                 (double)opts.bytes * ss->nflows / 1e6 / secs, ss->nflows,
                 (unsigned long long)opts.bytes, secs);
+    if (opts.idle)
+        malloc_trim(0); /* so that RSS shows what the idle streams hold, not the burst */
     if (!opts.hold)
         mp_exit(ss->npassed == ss->nflows ? 0 : 1);
 }
@@ -652,6 +663,7 @@ static void mp_usage(FILE *f)
             "  --workers N             worker threads (default: cores)\n"
             "  --timeout DUR           driver gives up after DUR (default 60s)\n"
             "  --hold                  driver: keep the session open after the drive\n"
+            "  --idle                  driver: --hold, and keep the intact streams open\n"
             "  --log-level L           error|warn|info|debug (default info)\n");
 }
 
@@ -699,6 +711,7 @@ static int mp_parse_args(int argc, char **argv)
         {"workers", required_argument, 0, 'W'},
         {"timeout", required_argument, 0, 't'},
         {"hold", no_argument, 0, 'o'},
+        {"idle", no_argument, 0, 'I'},
         {"log-level", required_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -813,6 +826,9 @@ static int mp_parse_args(int argc, char **argv)
             break;
         case 'o':
             opts.hold = 1;
+            break;
+        case 'I':
+            opts.hold = opts.idle = 1;
             break;
         case 'L':
             if (wr_log_level_parse(optarg, &level) != 0) {
