@@ -955,8 +955,13 @@ static int wr_conf_yaml_error(wr_conf_loader_t *ld, const yaml_parser_t *parser)
     unsigned col = (unsigned)parser->problem_mark.column + 1;
     if (parser->context == NULL)
         return wr_conf_errf(ld->err, ld->conf->name, line, col, "YAML syntax error: %s", problem);
-    return wr_conf_errf(ld->err, ld->conf->name, line, col, "YAML syntax error: %s (%s)", problem,
-                        parser->context);
+    /* The context mark is where the construct that failed began, often the
+     * line a person has to fix ("while scanning a simple key" at the bad
+     * line, the problem itself only found at the next one). */
+    return wr_conf_errf(ld->err, ld->conf->name, line, col,
+                        "YAML syntax error: %s (%s at line %u, column %u)", problem,
+                        parser->context, (unsigned)parser->context_mark.line + 1,
+                        (unsigned)parser->context_mark.column + 1);
 }
 
 /* Build conf's tree from text. On failure the partial tree stays in conf's

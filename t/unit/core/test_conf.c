@@ -680,10 +680,10 @@ START_TEST(test_conf__syntax_error)
     ck_assert_uint_eq(err.col, 6);
     ck_assert_str_eq(wr_t_load_fail("a: [1, 2\n", &err),
                      "t.yaml:2:1: YAML syntax error: did not find expected ',' or ']' (while "
-                     "parsing a flow sequence)");
+                     "parsing a flow sequence at line 1, column 4)");
     ck_assert_str_eq(wr_t_load_fail("a: 1\n- b\n", &err),
                      "t.yaml:2:1: YAML syntax error: did not find expected key (while parsing a "
-                     "block mapping)");
+                     "block mapping at line 1, column 1)");
     ck_assert_str_eq(wr_t_load_fail("a: \xff\n", &err),
                      "t.yaml: YAML encoding error: invalid leading UTF-8 octet at byte 3");
     ck_assert_uint_eq(err.line, 0);
@@ -839,7 +839,7 @@ START_TEST(test_conf__temp_file)
     ck_assert_ptr_null(wr_conf_load(path, &err));
     snprintf(want, sizeof(want),
              "%s:2:1: YAML syntax error: did not find expected node content "
-             "(while parsing a flow node)",
+             "(while parsing a flow node at line 2, column 1)",
              path);
     ck_assert_str_eq(err.msg, want);
     ck_assert_int_eq(unlink(path), 0);

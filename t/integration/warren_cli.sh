@@ -1,0 +1,57 @@
+#!/bin/sh
+# The warren binary: version, and 'warren -t -c FILE' on the shipped example
+# and on bad files, each error checked to the letter.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$WARREN" ] || fail "warren not built"
+"$WARREN" version | grep -q "^warren [0-9]*\.[0-9]*\.[0-9]*" || fail "warren version"
+"$WARREN" -t -c "$WR_TOP/conf/warren.yaml" >"$TMPD/ok.out" 2>&1 || fail "conf/warren.yaml: $(cat "$TMPD/ok.out")"
+grep -q "configuration ok" "$TMPD/ok.out" || fail "no 'configuration ok'"
+
+# check NAME EXPECTED-MESSAGE: YAML on stdin must be refused with exactly it.
+check() {
+    f="$TMPD/$1.yaml"
+    cat >"$f"
+    out=$("$WARREN" -t -c "$f" 2>&1)
+    rc=$?
+    [ $rc -eq 1 ] || fail "$1: exit $rc, expected 1 ($out)"
+    [ "$out" = "warren: $f:$2" ] || fail "$1: got    '$out'
+expected 'warren: $f:$2'"
+    note "$1: $2"
+}
+
+check unknown_key "3:3: unknown key 'stream_windw' in 'mux' (expected one of: max_frame, stream_window, session_budget, max_streams, accept_backlog, send_buffer, ping_interval, keepalive_timeout)" <<'Y'
+workers: 2
+mux:
+  stream_windw: 128k
+Y
+check top_unknown "1:1: unknown key 'wokers' at the top level (expected one of: workers, log, mux)" <<'Y'
+wokers: 2
+Y
+check bad_int "1:10: 'workers' expects an integer from 0 to 64, got \"lots\"" <<'Y'
+workers: lots
+Y
+check bad_enum "2:10: 'log.level' expects one of: error, warn, info, debug, got \"loud\"" <<'Y'
+log:
+  level: loud
+Y
+check no_unit "2:18: 'mux.ping_interval' expects a duration with a unit (us, ms, s, m or h, e.g. 30s), got \"10\": a unit is required" <<'Y'
+mux:
+  ping_interval: 10
+Y
+check kind "1:6: 'mux' expects a map, got a sequence" <<'Y'
+mux: [1, 2]
+Y
+check cross "2:3: bad mux settings: keepalive timeout 5000 ms below the ping interval 50000 ms" <<'Y'
+mux:
+  ping_interval: 50s
+  keepalive_timeout: 5s
+Y
+check syntax "3:1: YAML syntax error: could not find expected ':' (while scanning a simple key at line 2, column 1)" <<'Y'
+mux:
+bad
+Y
+out=$("$WARREN" -t -c "$TMPD/missing.yaml" 2>&1)
+[ $? -eq 1 ] || fail "missing file: wrong exit"
+[ "$out" = "warren: $TMPD/missing.yaml: cannot open: No such file or directory" ] || fail "missing file: $out"
+echo ok
