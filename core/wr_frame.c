@@ -8,10 +8,10 @@
 
 const char *wr_frame_cmd_name(uint8_t cmd)
 {
-    static const char *const names[] = {"SYN", "FIN", "PSH", "NOP", "UPD",
+    static const char *const names[] = {"SYN", "FIN",    "PSH",  "NOP", "UPD",
                                         "RST", "GOAWAY", "PING", "PONG"};
-    static const char *const unknown[] = {"cmd9", "cmd10", "cmd11", "cmd12", "cmd13", "cmd14",
-                                          "cmd15"};
+    static const char *const unknown[] = {"cmd9",  "cmd10", "cmd11", "cmd12",
+                                          "cmd13", "cmd14", "cmd15"};
 
     if (cmd < sizeof(names) / sizeof(names[0]))
         return names[cmd];

@@ -38,11 +38,11 @@ enum {
 };
 
 /* Payload sizes of the fixed-size commands. */
-#define WR_UPD_LEN    8 /* consumed u32 | window u32 */
+#define WR_UPD_LEN     8 /* consumed u32 | window u32 */
 #define WR_SYN_EXT_LEN 8 /* warren SYN: window u32 | priority u8 | 3 zero bytes */
-#define WR_RST_LEN    4 /* reason u32 */
-#define WR_GOAWAY_LEN 8 /* code u32 | drain_ms u32 */
-#define WR_PING_LEN   8 /* opaque id, echoed in PONG */
+#define WR_RST_LEN     4 /* reason u32 */
+#define WR_GOAWAY_LEN  8 /* code u32 | drain_ms u32 */
+#define WR_PING_LEN    8 /* opaque id, echoed in PONG */
 
 /* Stream reset reasons carried by RST. */
 enum {
@@ -75,10 +75,10 @@ typedef struct {
 #define WR_PREFACE_VERSION 1
 
 typedef struct {
-    uint8_t version;    /* WR_PREFACE_VERSION */
-    uint8_t flags;      /* none defined; receivers ignore unknown bits */
-    uint16_t max_frame; /* largest payload this end accepts */
-    uint32_t window;    /* this end's initial receive window per stream */
+    uint8_t version;         /* WR_PREFACE_VERSION */
+    uint8_t flags;           /* none defined; receivers ignore unknown bits */
+    uint16_t max_frame;      /* largest payload this end accepts */
+    uint32_t window;         /* this end's initial receive window per stream */
     uint32_t session_window; /* this end's receive window for the whole session
                                 (UPD on stream 0 moves it), >= window */
 } wr_preface_t;

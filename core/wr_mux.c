@@ -82,10 +82,10 @@ struct wr_mux {
     void *arg;
     uint32_t id;
     int state;
-    int version; /* smux frame version on the wire: 1 or 2 */
-    int ext;     /* warren extensions negotiated */
-    uint32_t send_frame;         /* largest PSH we send */
-    uint32_t peer_window;        /* peer's initial window per stream */
+    int version;          /* smux frame version on the wire: 1 or 2 */
+    int ext;              /* warren extensions negotiated */
+    uint32_t send_frame;  /* largest PSH we send */
+    uint32_t peer_window; /* peer's initial window per stream */
     /* Session-level flow control, warren peers only: we may have at most
      * peer_session_window bytes of PSH payload unread at the peer. */
     uint32_t peer_session_window;
@@ -93,7 +93,7 @@ struct wr_mux {
     uint32_t peer_session_consumed; /* as last reported by UPD on stream 0 */
     uint32_t session_consumed;      /* bytes our application has read */
     uint32_t session_upd_at;        /* session_consumed at our last UPD 0 */
-    uint32_t next_id;            /* last id used locally; ids step by 2 */
+    uint32_t next_id;               /* last id used locally; ids step by 2 */
     wr_mux_stream_t **buckets;
     uint32_t nbuckets; /* power of two */
     uint32_t nstreams; /* in the hash */
@@ -791,9 +791,9 @@ static void wr_mux_on_syn(wr_mux_t *m, const wr_frame_hdr_t *h, struct evbuffer 
     if (m->goaway_sent || m->nstreams >= m->cfg.max_streams ||
         m->backlog_len >= m->cfg.accept_backlog) {
         wr_log_debug("mux %u: refusing stream %u (%s)", m->id, h->sid,
-                     m->goaway_sent                          ? "going away"
-                     : m->nstreams >= m->cfg.max_streams     ? "stream limit"
-                                                             : "accept backlog full");
+                     m->goaway_sent                      ? "going away"
+                     : m->nstreams >= m->cfg.max_streams ? "stream limit"
+                                                         : "accept backlog full");
         if (m->ext) {
             uint8_t p[WR_RST_LEN];
             wr_put_u32(p, WR_RST_REFUSED);
@@ -849,8 +849,8 @@ static void wr_mux_on_psh(wr_mux_t *m, const wr_frame_hdr_t *h, struct evbuffer 
         return;
     }
     if (m->buffered > m->cfg.session_budget) {
-        wr_log_warn("mux %u: stream %u reset: session budget of %llu bytes exhausted", m->id,
-                    s->id, (unsigned long long)m->cfg.session_budget);
+        wr_log_warn("mux %u: stream %u reset: session budget of %llu bytes exhausted", m->id, s->id,
+                    (unsigned long long)m->cfg.session_budget);
         wr_stream_kill(s, WR_RST_BUDGET, 1);
         return;
     }
@@ -945,8 +945,7 @@ static void wr_mux_on_ping(wr_mux_t *m, const wr_frame_hdr_t *h, struct evbuffer
         wr_mux_emit(m, WR_CMD_PONG, 0, p, sizeof(p));
         return;
     }
-    if (m->ping_outstanding &&
-        (uint64_t)wr_get_u32(p) == (m->ping_id & 0xffffffffu) &&
+    if (m->ping_outstanding && (uint64_t)wr_get_u32(p) == (m->ping_id & 0xffffffffu) &&
         (uint64_t)wr_get_u32(p + 4) == (m->ping_id >> 32)) {
         m->ping_outstanding = 0;
         m->rtt_us = (int64_t)(wr_now_us() - m->ping_sent_us);
@@ -1111,8 +1110,7 @@ static void wr_mux_timer_cb(evutil_socket_t fd, short what, void *arg)
     if (m->state != WR_MUX_OPEN) {
         if (m->silent_ms >= m->cfg.keepalive_timeout_ms)
             wr_mux_fail(m, "handshake timeout: no %s within %u ms",
-                        m->state == WR_MUX_DETECT ? "first frame" : "warren preface",
-                        m->silent_ms);
+                        m->state == WR_MUX_DETECT ? "first frame" : "warren preface", m->silent_ms);
     } else if (m->ext) {
         /* Dead-peer rule: a PING unanswered, with nothing else received, for
          * one interval. The peer never stops reading, so it would answer. */
@@ -1227,8 +1225,8 @@ wr_mux_stream_t *wr_mux_stream_open(wr_mux_t *m, wr_prio_t prio)
 {
     wr_mux_stream_t *s;
 
-    if (m->dead || m->closing || m->goaway_sent || m->goaway_recvd ||
-        m->state == WR_MUX_DETECT || m->nstreams >= m->cfg.max_streams)
+    if (m->dead || m->closing || m->goaway_sent || m->goaway_recvd || m->state == WR_MUX_DETECT ||
+        m->nstreams >= m->cfg.max_streams)
         return NULL;
     if (m->next_id > UINT32_MAX - 2) {
         /* Out of ids: like smux, go away rather than wrap. */

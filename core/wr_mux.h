@@ -46,16 +46,16 @@ typedef enum {
 
 typedef struct {
     wr_mux_proto_t proto;
-    int is_server;               /* the accepting end (even stream ids) */
-    uint32_t max_frame;          /* largest PSH payload sent and accepted (1024..65535) */
-    uint32_t stream_window;      /* per-stream receive window (v2/warren) */
-    uint64_t session_budget;     /* cap on all streams' unread input, bytes */
-    uint32_t max_streams;        /* open streams per session */
-    uint32_t accept_backlog;     /* peer-opened streams waiting for accept */
-    uint32_t send_buffer;        /* per-stream queued bytes before writers should pause */
-    uint32_t ping_interval_ms;   /* PING (warren) or NOP (smux) period; 0 = off */
+    int is_server;                 /* the accepting end (even stream ids) */
+    uint32_t max_frame;            /* largest PSH payload sent and accepted (1024..65535) */
+    uint32_t stream_window;        /* per-stream receive window (v2/warren) */
+    uint64_t session_budget;       /* cap on all streams' unread input, bytes */
+    uint32_t max_streams;          /* open streams per session */
+    uint32_t accept_backlog;       /* peer-opened streams waiting for accept */
+    uint32_t send_buffer;          /* per-stream queued bytes before writers should pause */
+    uint32_t ping_interval_ms;     /* PING (warren) or NOP (smux) period; 0 = off */
     uint32_t keepalive_timeout_ms; /* plain smux: silence that kills the session */
-    uint32_t output_high;        /* session output bytes above which data waits */
+    uint32_t output_high;          /* session output bytes above which data waits */
 } wr_mux_config_t;
 
 /* Defaults: proto WARREN, client, max_frame 65535, window 256 KiB, budget
@@ -122,10 +122,10 @@ wr_mux_stream_t *wr_mux_stream_open(wr_mux_t *m, wr_prio_t prio);
  * while a server still waits for the peer's first bytes. */
 int wr_mux_proto(const wr_mux_t *m);
 const char *wr_mux_proto_name(int proto);
-uint32_t wr_mux_id(const wr_mux_t *m);          /* process-unique, for logs */
+uint32_t wr_mux_id(const wr_mux_t *m); /* process-unique, for logs */
 uint32_t wr_mux_stream_count(const wr_mux_t *m);
-int64_t wr_mux_rtt_us(const wr_mux_t *m);        /* last PING round trip; -1 if none */
-uint64_t wr_mux_buffered(const wr_mux_t *m);     /* unread input of all streams */
+int64_t wr_mux_rtt_us(const wr_mux_t *m);    /* last PING round trip; -1 if none */
+uint64_t wr_mux_buffered(const wr_mux_t *m); /* unread input of all streams */
 struct bufferevent *wr_mux_bufferevent(wr_mux_t *m);
 
 /* --- streams ----------------------------------------------------------- */

@@ -163,7 +163,6 @@ void wr_sock_tune(int fd, int notsent_lowat)
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 #ifdef TCP_NOTSENT_LOWAT
     if (notsent_lowat > 0)
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &notsent_lowat,
-                         sizeof(notsent_lowat));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &notsent_lowat, sizeof(notsent_lowat));
 #endif
 }

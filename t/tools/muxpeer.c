@@ -34,10 +34,10 @@
 #include "wr_net.h"
 #include "wr_worker.h"
 
-#define MP_CHUNK     (64 * 1024)
+#define MP_CHUNK       (64 * 1024)
 #define MP_MAX_WORKERS 64
-#define MP_PINGS     200
-#define MP_PING_LEN  64
+#define MP_PINGS       200
+#define MP_PING_LEN    64
 
 typedef enum { MP_ECHO, MP_DRIVE } mp_role_t;
 typedef enum { MP_PLAIN, MP_HOL, MP_PRIO } mp_scenario_t;
@@ -52,7 +52,8 @@ typedef struct {
     uint64_t bytes;
     int half_close;
     int hold;
-    int idle; /* keep intact streams open (for memory per idle stream) */
+    int idle;      /* keep intact streams open (for memory per idle stream) */
+    int no_verify; /* benchmarks: send zeros, count echoed bytes only */
     int workers;
     uint64_t timeout_ms;
     wr_prio_t prio;
@@ -195,8 +196,7 @@ static void mp_echo_pump(wr_mux_stream_t *s, void *arg)
      * plain smux peer pausing could push its streams past the budget. */
     if (wr_mux_proto(ss->m) == WR_MUX_WARREN && wr_mux_stream_write_full(s))
         return;
-    if (wr_mux_stream_read(s, ss->tmp, SIZE_MAX) > 0 &&
-        wr_mux_stream_write_buffer(s, ss->tmp) != 0)
+    if (wr_mux_stream_read(s, ss->tmp, SIZE_MAX) > 0 && wr_mux_stream_write_buffer(s, ss->tmp) != 0)
         evbuffer_drain(ss->tmp, evbuffer_get_length(ss->tmp));
     if (wr_mux_stream_eof(s))
         wr_mux_stream_close(s); /* FIN goes after the echoed bytes */
@@ -252,7 +252,10 @@ static void mp_flow_write(wr_mux_stream_t *s, void *arg)
             n = MP_CHUNK;
         if (evbuffer_reserve_space(ss->tmp, n, &v, 1) < 1)
             break;
-        mp_rng_fill(&f->wrng, v.iov_base, n);
+        if (opts.no_verify)
+            memset(v.iov_base, 0, n);
+        else
+            mp_rng_fill(&f->wrng, v.iov_base, n);
         v.iov_len = n;
         evbuffer_commit_space(ss->tmp, &v, 1);
         if (wr_mux_stream_write_buffer(s, ss->tmp) != 0) {
@@ -284,7 +287,7 @@ static void mp_flow_read(wr_mux_stream_t *s, void *arg)
             size_t used = 0;
             for (int i = 0; i < k && i < 16; i++) {
                 if (f->recvd + v[i].iov_len > opts.bytes ||
-                    mp_rng_check(&f->rrng, v[i].iov_base, v[i].iov_len) != 0) {
+                    (!opts.no_verify && mp_rng_check(&f->rrng, v[i].iov_base, v[i].iov_len) != 0)) {
                     evbuffer_drain(ss->tmp, evbuffer_get_length(ss->tmp));
                     mp_flow_done(f, 0, "echo differs from what was sent");
                     return;
@@ -647,24 +650,24 @@ static void mp_on_exit(evutil_socket_t fd, short what, void *arg)
 
 static void mp_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: muxpeer (--listen ADDR | --connect ADDR) [--proto smux1|smux2|warren]\n"
-            "               (--echo | --drive --streams N --bytes B) [options]\n"
-            "options:\n"
-            "  --half-close            driver: FIN after writing, then expect echo + EOF\n"
-            "  --scenario hol|prio     driver: slow-reader or priority scenario (warren)\n"
-            "  --prio P                driver: stream priority (critical|high|normal|low)\n"
-            "  --ping-interval DUR     PING/NOP period (default 10s; 0 = off)\n"
-            "  --keepalive-timeout DUR silence that ends a plain smux session (default 30s)\n"
-            "  --max-frame N           largest frame payload (default 65535)\n"
-            "  --window SIZE           per-stream receive window (default 256k)\n"
-            "  --budget SIZE           per-session receive budget (default 16m)\n"
-            "  --max-streams N         streams per session (default 4096)\n"
-            "  --workers N             worker threads (default: cores)\n"
-            "  --timeout DUR           driver gives up after DUR (default 60s)\n"
-            "  --hold                  driver: keep the session open after the drive\n"
-            "  --idle                  driver: --hold, and keep the intact streams open\n"
-            "  --log-level L           error|warn|info|debug (default info)\n");
+    fprintf(f, "usage: muxpeer (--listen ADDR | --connect ADDR) [--proto smux1|smux2|warren]\n"
+               "               (--echo | --drive --streams N --bytes B) [options]\n"
+               "options:\n"
+               "  --half-close            driver: FIN after writing, then expect echo + EOF\n"
+               "  --scenario hol|prio     driver: slow-reader or priority scenario (warren)\n"
+               "  --prio P                driver: stream priority (critical|high|normal|low)\n"
+               "  --ping-interval DUR     PING/NOP period (default 10s; 0 = off)\n"
+               "  --keepalive-timeout DUR silence that ends a plain smux session (default 30s)\n"
+               "  --max-frame N           largest frame payload (default 65535)\n"
+               "  --window SIZE           per-stream receive window (default 256k)\n"
+               "  --budget SIZE           per-session receive budget (default 16m)\n"
+               "  --max-streams N         streams per session (default 4096)\n"
+               "  --workers N             worker threads (default: cores)\n"
+               "  --timeout DUR           driver gives up after DUR (default 60s)\n"
+               "  --hold                  driver: keep the session open after the drive\n"
+               "  --idle                  driver: --hold, and keep the intact streams open\n"
+               "  --no-verify             driver: send zeros and only count the echo (benchmarks)\n"
+               "  --log-level L           error|warn|info|debug (default info)\n");
 }
 
 static int mp_parse_dur(const char *flag, const char *v, uint64_t *out)
@@ -679,8 +682,7 @@ static int mp_parse_dur(const char *flag, const char *v, uint64_t *out)
     return -1;
 }
 
-static int mp_parse_num(const char *flag, const char *v, uint64_t min, uint64_t max,
-                        uint64_t *out)
+static int mp_parse_num(const char *flag, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
     if (wr_parse_size(v, out) == 0 && *out >= min && *out <= max)
         return 0;
@@ -712,6 +714,7 @@ static int mp_parse_args(int argc, char **argv)
         {"timeout", required_argument, 0, 't'},
         {"hold", no_argument, 0, 'o'},
         {"idle", no_argument, 0, 'I'},
+        {"no-verify", no_argument, 0, 'V'},
         {"log-level", required_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -830,6 +833,9 @@ static int mp_parse_args(int argc, char **argv)
         case 'I':
             opts.hold = opts.idle = 1;
             break;
+        case 'V':
+            opts.no_verify = 1;
+            break;
         case 'L':
             if (wr_log_level_parse(optarg, &level) != 0) {
                 fprintf(stderr, "muxpeer: --log-level expects error, warn, info or debug\n");
@@ -853,8 +859,7 @@ static int mp_parse_args(int argc, char **argv)
         fprintf(stderr, "muxpeer: --drive goes with --connect (the listener plays the server)\n");
         return -1;
     }
-    if (opts.mux.ping_interval_ms > 0 &&
-        opts.mux.keepalive_timeout_ms < opts.mux.ping_interval_ms)
+    if (opts.mux.ping_interval_ms > 0 && opts.mux.keepalive_timeout_ms < opts.mux.ping_interval_ms)
         opts.mux.keepalive_timeout_ms = opts.mux.ping_interval_ms;
     if (opts.scenario == MP_PRIO)
         opts.mux.output_high = 16 * 1024; /* keep the queue ahead of priority short */

@@ -23,8 +23,8 @@ typedef struct {
     int closed;
     char reason[160];
     int accepted;
-    int echo;     /* accepted streams echo */
-    int hold;     /* accepted streams are kept but never read */
+    int echo; /* accepted streams echo */
+    int hold; /* accepted streams are kept but never read */
     wr_mux_stream_t *first, *last;
     int goaway;
     uint32_t goaway_code, goaway_drain;
@@ -159,8 +159,8 @@ static wr_mux_t *mux_on_fd(int fd, wr_mux_config_t *cfg, side_t *side)
 }
 
 /* A client and a server session over a socketpair. */
-static void pair(wr_mux_proto_t proto, wr_mux_config_t *ccfg, wr_mux_config_t *scfg,
-                 side_t *c, side_t *s)
+static void pair(wr_mux_proto_t proto, wr_mux_config_t *ccfg, wr_mux_config_t *scfg, side_t *c,
+                 side_t *s)
 {
     int sv[2];
     wr_mux_config_t dc, ds;
@@ -616,8 +616,7 @@ START_TEST(test_mux__malformed_frames_end_the_session)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         side_t s = {0};
         int fd = raw_server(cases[i].proto, 16384, &s);
-        raw_frame(fd, cases[i].ver, cases[i].cmd, cases[i].len, cases[i].sid, zeros,
-                  cases[i].plen);
+        raw_frame(fd, cases[i].ver, cases[i].cmd, cases[i].len, cases[i].sid, zeros, cases[i].plen);
         expect_close(fd, &s, cases[i].reason);
     }
 }
