@@ -533,12 +533,16 @@ static void wr_mux_fail(wr_mux_t *m, const char *fmt, ...)
 {
     va_list ap;
 
+    char reason[sizeof(m->reason)];
+
     if (m->dead)
         return;
     m->dead = 1;
+    /* Format apart: wr_mux_close passes m->reason itself as an argument. */
     va_start(ap, fmt);
-    vsnprintf(m->reason, sizeof(m->reason), fmt, ap);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
+    memcpy(m->reason, reason, sizeof(reason));
     bufferevent_disable(m->bev, EV_READ);
     event_del(m->timer_ev);
     wr_mux_defer(m);
@@ -1453,9 +1457,10 @@ void wr_mux_stream_close(wr_mux_stream_t *s)
         if (!s->fin_queued) {
             s->fin_queued = 1;
             if (!s->m->dead) {
-                s->pinned = 1; /* the pump may finish it */
+                unsigned pinned = s->pinned; /* a caller up the stack may pin it too */
+                s->pinned = 1;               /* the pump may finish it */
                 wr_stream_kick(s);
-                s->pinned = 0;
+                s->pinned = pinned;
             }
         }
     }
