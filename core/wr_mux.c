@@ -1381,27 +1381,37 @@ int wr_mux_stream_dead(const wr_mux_stream_t *s)
     return s->dead;
 }
 
-int wr_mux_stream_write_buffer(wr_mux_stream_t *s, struct evbuffer *src)
+/* Whether the stream takes data: -1 when dead or shut down for writing. */
+static int wr_stream_check_writable(const wr_mux_stream_t *s)
 {
-    size_t len = evbuffer_get_length(src);
+    return (s->m == NULL || s->dead || s->fin_queued || s->m->dead) ? -1 : 0;
+}
 
-    if (s->m == NULL || s->dead || s->fin_queued || s->m->dead)
-        return -1;
-    if (len == 0)
-        return 0;
-    if (s->out == NULL && (s->out = evbuffer_new()) == NULL)
-        return -1;
-    if (evbuffer_add_buffer(s->out, src) != 0)
-        return -1;
+/* Data was appended to s->out: note a full queue and send what may go. */
+static int wr_stream_queued_data(wr_mux_stream_t *s)
+{
     if (evbuffer_get_length(s->out) >= s->m->cfg.send_buffer)
         s->write_full = 1;
     wr_stream_kick(s);
     return 0;
 }
 
+int wr_mux_stream_write_buffer(wr_mux_stream_t *s, struct evbuffer *src)
+{
+    if (wr_stream_check_writable(s) != 0)
+        return -1;
+    if (evbuffer_get_length(src) == 0)
+        return 0;
+    if (s->out == NULL && (s->out = evbuffer_new()) == NULL)
+        return -1;
+    if (evbuffer_add_buffer(s->out, src) != 0)
+        return -1;
+    return wr_stream_queued_data(s);
+}
+
 int wr_mux_stream_write(wr_mux_stream_t *s, const void *data, size_t len)
 {
-    if (s->m == NULL || s->dead || s->fin_queued || s->m->dead)
+    if (wr_stream_check_writable(s) != 0)
         return -1;
     if (len == 0)
         return 0;
@@ -1409,10 +1419,7 @@ int wr_mux_stream_write(wr_mux_stream_t *s, const void *data, size_t len)
         return -1;
     if (evbuffer_add(s->out, data, len) != 0)
         return -1;
-    if (evbuffer_get_length(s->out) >= s->m->cfg.send_buffer)
-        s->write_full = 1;
-    wr_stream_kick(s);
-    return 0;
+    return wr_stream_queued_data(s);
 }
 
 size_t wr_mux_stream_queued(const wr_mux_stream_t *s)
