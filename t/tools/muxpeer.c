@@ -494,7 +494,7 @@ static void mp_finish(mp_session_t *ss)
     }
     printf("%u passed, %u failed\n", ss->npassed, ss->nflows - ss->npassed);
     fflush(stdout);
-    if (opts.scenario == MP_PLAIN && secs > 0)
+    if (opts.scenario == MP_PLAIN && secs > 0 && ss->npassed == ss->nflows)
         fprintf(stderr, "throughput: %.1f MB/s (%u streams x %llu bytes each way in %.3f s)\n",
                 (double)opts.bytes * ss->nflows / 1e6 / secs, ss->nflows,
                 (unsigned long long)opts.bytes, secs);
