@@ -132,11 +132,16 @@ void wr_cfg_default(wr_cfg_t *cfg)
 
 int wr_cfg_apply(const wr_conf_node_t *root, wr_cfg_t *cfg, wr_conf_err_t *err)
 {
+    if (wr_conf_apply(root, wr_cfg_fields, cfg, err) != 0)
+        return -1;
+    return wr_cfg_check(root, cfg, err);
+}
+
+int wr_cfg_check(const wr_conf_node_t *root, wr_cfg_t *cfg, wr_conf_err_t *err)
+{
     const wr_conf_node_t *mux;
     char why[160];
 
-    if (wr_conf_apply(root, wr_cfg_fields, cfg, err) != 0)
-        return -1;
     if (wr_mux_config_check(&cfg->mux, why, sizeof(why)) != 0) {
         mux = root ? wr_conf_map_get(root, "mux") : NULL;
         if (mux != NULL)

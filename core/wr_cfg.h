@@ -44,4 +44,8 @@ extern const wr_conf_field_t wr_cfg_fields[];
  * settings. 0, or -1 with err filled (file:line:col). */
 int wr_cfg_apply(const wr_conf_node_t *root, wr_cfg_t *cfg, wr_conf_err_t *err);
 
+/* The cross-checks alone, for files that embed these keys among their own
+ * (root: the file's top-level map, for error positions; may be NULL). */
+int wr_cfg_check(const wr_conf_node_t *root, wr_cfg_t *cfg, wr_conf_err_t *err);
+
 #endif

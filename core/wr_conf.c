@@ -715,6 +715,8 @@ int wr_conf_apply(const wr_conf_node_t *node, const wr_conf_field_t *fields, voi
 {
     char where[220], key[WR_CONF_KEY_MAX * 4 + 8];
 
+    if (node == NULL)
+        return 0; /* no map at all: every key keeps its default */
     if (node->kind != WR_CONF_NODE_MAP && !wr_conf_node_is_null(node))
         return wr_conf_node_expect(node, WR_CONF_NODE_MAP, err);
     for (size_t i = 0; i < wr_conf_map_len(node); i++) {
