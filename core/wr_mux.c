@@ -29,6 +29,7 @@
 
 #include "wr_frame.h"
 #include "wr_log.h"
+#include "wr_tls.h"
 
 /* What a plain smux v2 sender assumes about our window before our first UPD
  * (xtaci/smux initialPeerWindow). */
@@ -1095,7 +1096,15 @@ static void wr_mux_event_cb(struct bufferevent *bev, short what, void *arg)
             wr_mux_fail(m, "peer closed the connection");
     } else if (what & BEV_EVENT_ERROR) {
         int err = EVUTIL_SOCKET_ERROR();
-        wr_mux_fail(m, "connection error: %s", err ? evutil_socket_error_to_string(err) : "?");
+        char why[256];
+
+        /* Over TLS the cause is often an alert (a refused client
+         * certificate arrives after the client's handshake is done). */
+        if (wr_tls_failure(bev, why, sizeof(why)) != NULL)
+            wr_mux_fail(m, "TLS error: %s", why);
+        else
+            wr_mux_fail(m, "connection error: %s",
+                        err ? evutil_socket_error_to_string(err) : "closed by the peer");
     }
     wr_mux_leave(m);
 }

@@ -192,19 +192,21 @@ struct bufferevent *wr_tls_connect(wr_tls_t *tls, struct event_base *base, int f
     return wr_tls_bev(tls, base, fd, server_name);
 }
 
-const char *wr_tls_error(struct bufferevent *bev, char *buf, size_t len)
+const char *wr_tls_failure(struct bufferevent *bev, char *buf, size_t len)
 {
     SSL *ssl = bufferevent_openssl_get_ssl(bev);
     unsigned long e, last = 0;
     long vr;
 
+    if (ssl == NULL)
+        return NULL;
     /* libevent also queues SSL_get_error()'s bare code (library 0): keep
      * the last real OpenSSL error. */
     while ((e = bufferevent_get_openssl_error(bev)) != 0) {
         if (ERR_GET_LIB(e) != 0)
             last = e;
     }
-    if (ssl != NULL && (vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
+    if ((vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
         snprintf(buf, len, "certificate verify failed: %s", X509_verify_cert_error_string(vr));
         return buf;
     }
@@ -218,7 +220,13 @@ const char *wr_tls_error(struct bufferevent *bev, char *buf, size_t len)
         snprintf(buf, len, "%s", reason && reason[1] ? reason + 1 : full);
         return buf;
     }
-    snprintf(buf, len, "connection closed during the TLS handshake");
+    return NULL;
+}
+
+const char *wr_tls_error(struct bufferevent *bev, char *buf, size_t len)
+{
+    if (wr_tls_failure(bev, buf, len) == NULL)
+        snprintf(buf, len, "connection closed during the TLS handshake");
     return buf;
 }
 

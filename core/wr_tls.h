@@ -45,6 +45,10 @@ struct bufferevent *wr_tls_connect(wr_tls_t *tls, struct event_base *base, int f
  * "certificate verify failed: unable to get local issuer certificate". */
 const char *wr_tls_error(struct bufferevent *bev, char *buf, size_t len);
 
+/* The same, but NULL when bev is not TLS or TLS recorded no failure: for
+ * errors after the handshake, where a socket error may be the cause. */
+const char *wr_tls_failure(struct bufferevent *bev, char *buf, size_t len);
+
 /* After the handshake: the protocol ("TLSv1.3"), and the peer certificate's
  * subject CN into buf ("" when there is none). */
 const char *wr_tls_version(struct bufferevent *bev);
