@@ -1,0 +1,1140 @@
+/*
+ * wr_server: `warren server` (see wr_server.h).
+ *
+ * A session's life: accepted on the main thread, handed to a worker, TLS
+ * handshake (if configured), mux session (the server end), the client's
+ * first stream is the control stream; HELLO within handshake_ms, checked
+ * (version, token, ports), answered with WELCOME or REFUSE. Then every
+ * connection accepted on one of the session's tunnel ports becomes a stream
+ * (OPEN message first, then raw bytes, spliced by wr_pipe).
+ *
+ * Ports: a process-wide registry (mutex; only touched when tunnels come and
+ * go) records which session holds which public port. A client that comes
+ * back with the same instance id (a reconnect before the old session was
+ * found dead) takes its ports over at once: the old session is ended on its
+ * worker and the new one binds a few milliseconds later.
+ */
+#include "wr_server.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "wr_ctl.h"
+#include "wr_frame.h"
+#include "wr_log.h"
+#include "wr_mux.h"
+#include "wr_net.h"
+#include "wr_pipe.h"
+#include "wr_tls.h"
+#include "wr_worker.h"
+
+#define WR_SRV_MAX_WORKERS 64
+
+/* --- configuration ----------------------------------------------------- */
+
+void wr_token_hash(const char *token, size_t len, uint8_t out[32])
+{
+    unsigned int n = 32;
+
+    EVP_Digest(token, len, out, &n, EVP_sha256(), NULL);
+}
+
+void wr_server_conf_default(wr_server_conf_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->listen = "0.0.0.0:7835";
+    c->tcp_bind = "0.0.0.0";
+    c->port_lo = 20000;
+    c->port_hi = 20099;
+    c->handshake_ms = 10000;
+    c->heartbeat_ms = 10000;
+    c->drain_ms = 10000;
+    wr_cfg_default(&c->rt);
+}
+
+static int wr_parse_port_range(const char *s, uint16_t *lo, uint16_t *hi)
+{
+    unsigned a, b;
+    int n = 0;
+
+    if (sscanf(s, "%u-%u%n", &a, &b, &n) != 2 || s[n] != '\0' || a < 1 || b > 65535 || a > b)
+        return -1;
+    *lo = (uint16_t)a;
+    *hi = (uint16_t)b;
+    return 0;
+}
+
+static int wr_srv_ports_field(const wr_conf_node_t *node, void *dst, const wr_conf_field_t *f,
+                              wr_conf_err_t *err)
+{
+    wr_server_conf_t *c = (wr_server_conf_t *)((char *)dst - offsetof(wr_server_conf_t, port_lo));
+    const char *s = wr_conf_node_scalar(node);
+
+    if (s == NULL || wr_parse_port_range(s, &c->port_lo, &c->port_hi) != 0)
+        return wr_conf_node_error(err, node,
+                                  "'tcp_ports' expects a range LOW-HIGH within 1-65535, got \"%s\"",
+                                  s ? s : "(not a scalar)");
+    return 0;
+}
+
+static int wr_hex_decode(const char *s, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(s + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (uint8_t)v;
+    }
+    return s[2 * n] == '\0' ? 0 : -1;
+}
+
+static int wr_srv_tokens_field(const wr_conf_node_t *node, void *dst, const wr_conf_field_t *f,
+                               wr_conf_err_t *err)
+{
+    wr_server_conf_t *c = (wr_server_conf_t *)((char *)dst - offsetof(wr_server_conf_t, tokens));
+
+    if (wr_conf_node_expect(node, WR_CONF_NODE_SEQ, err) != 0)
+        return -1;
+    for (size_t i = 0; i < wr_conf_seq_len(node); i++) {
+        const wr_conf_node_t *t = wr_conf_seq_at(node, i);
+        const char *s = wr_conf_node_scalar(t);
+        if (c->ntokens >= WR_SERVER_MAX_TOKENS)
+            return wr_conf_node_error(err, t, "more than %d tokens", WR_SERVER_MAX_TOKENS);
+        if (s == NULL || strlen(s) != 64 || wr_hex_decode(s, c->tokens[c->ntokens], 32) != 0)
+            return wr_conf_node_error(err, t,
+                                      "'tokens' entries are SHA-256 digests: 64 hex digits "
+                                      "(printf %%s TOKEN | sha256sum)");
+        c->ntokens++;
+    }
+    return 0;
+}
+
+static int wr_srv_ms_field(const wr_conf_node_t *node, void *dst, const wr_conf_field_t *f,
+                           wr_conf_err_t *err)
+{
+    uint64_t v;
+
+    if (wr_conf_node_duration_ms(node, (uint64_t)f->min, (uint64_t)f->max, &v, err) != 0)
+        return -1;
+    *(uint32_t *)dst = (uint32_t)v;
+    return 0;
+}
+
+static const wr_conf_field_t wr_srv_tls_fields[] = {
+    {.key = "cert", .kind = WR_CONF_STRING, .offset = offsetof(wr_server_conf_t, tls_cert)},
+    {.key = "key", .kind = WR_CONF_STRING, .offset = offsetof(wr_server_conf_t, tls_key)},
+    {.key = "ca", .kind = WR_CONF_STRING, .offset = offsetof(wr_server_conf_t, tls_ca)},
+    {.key = NULL},
+};
+
+#define WR_SRV_RT(field) (offsetof(wr_server_conf_t, rt))
+
+static const wr_conf_field_t wr_srv_fields[] = {
+    {.key = "listen", .kind = WR_CONF_STRING, .offset = offsetof(wr_server_conf_t, listen)},
+    {.key = "tcp_bind", .kind = WR_CONF_STRING, .offset = offsetof(wr_server_conf_t, tcp_bind)},
+    {.key = "tcp_ports", .kind = WR_CONF_CUSTOM, .offset = offsetof(wr_server_conf_t, port_lo),
+     .handler = wr_srv_ports_field},
+    {.key = "tokens", .kind = WR_CONF_CUSTOM, .offset = offsetof(wr_server_conf_t, tokens),
+     .handler = wr_srv_tokens_field},
+    {.key = "tls", .kind = WR_CONF_MAP, .offset = 0, .children = wr_srv_tls_fields},
+    {.key = "handshake_timeout", .kind = WR_CONF_CUSTOM,
+     .offset = offsetof(wr_server_conf_t, handshake_ms), .min = 100, .max = 600000,
+     .handler = wr_srv_ms_field},
+    {.key = "heartbeat", .kind = WR_CONF_CUSTOM, .offset = offsetof(wr_server_conf_t, heartbeat_ms),
+     .min = 100, .max = 3600000, .handler = wr_srv_ms_field},
+    {.key = "drain_timeout", .kind = WR_CONF_CUSTOM, .offset = offsetof(wr_server_conf_t, drain_ms),
+     .min = 0, .max = 3600000, .handler = wr_srv_ms_field},
+    {.key = NULL},
+};
+
+int wr_server_conf_apply(const wr_conf_node_t *root, wr_server_conf_t *c, wr_conf_err_t *err)
+{
+    /* One table for the file: the server's keys and the runtime ones. */
+    wr_conf_field_t all[sizeof(wr_srv_fields) / sizeof(wr_srv_fields[0]) + 8];
+    size_t n = 0;
+
+    for (const wr_conf_field_t *f = wr_srv_fields; f->key; f++)
+        all[n++] = *f;
+    for (const wr_conf_field_t *f = wr_cfg_fields; f->key; f++) {
+        all[n] = *f;
+        all[n].offset += offsetof(wr_server_conf_t, rt);
+        n++;
+    }
+    all[n].key = NULL;
+    if (wr_conf_apply(root, all, c, err) != 0)
+        return -1;
+    return wr_cfg_check(root, &c->rt, err);
+}
+
+static void wr_server_usage(FILE *f)
+{
+    fprintf(f, "usage: warren server [-c FILE] [options]\n"
+               "  -c, --config FILE       server.yaml (see docs/configuration.md)\n"
+               "      --bind ADDR         control listener (default 0.0.0.0:7835)\n"
+               "      --tcp-bind HOST     address of public TCP ports (default 0.0.0.0)\n"
+               "      --tcp-ports LO-HI   ports clients may ask for (default 20000-20099)\n"
+               "      --token TOKEN       accept this token (also WARREN_TOKEN)\n"
+               "      --tls-cert FILE     TLS 1.3 on the control listener: certificate\n"
+               "      --tls-key FILE      ... and its key\n"
+               "      --tls-ca FILE       require client certificates from this CA (mTLS)\n"
+               "      --workers N         worker threads (default: one per CPU)\n"
+               "      --log-level L       error, warn, info, debug\n");
+}
+
+int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, void **confp)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},   {"bind", required_argument, 0, 'b'},
+        {"tcp-bind", required_argument, 0, 'B'}, {"tcp-ports", required_argument, 0, 'p'},
+        {"token", required_argument, 0, 't'},    {"tls-cert", required_argument, 0, 'C'},
+        {"tls-key", required_argument, 0, 'K'},  {"tls-ca", required_argument, 0, 'A'},
+        {"workers", required_argument, 0, 'w'},  {"log-level", required_argument, 0, 'L'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+    };
+    const char *file = NULL, *token = getenv("WARREN_TOKEN");
+    wr_conf_err_t err;
+    wr_conf_t *conf = NULL;
+    int ch;
+
+    wr_server_conf_default(c);
+    *confp = NULL;
+    optind = 1;
+    /* First pass: the file, so that flags override it. */
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            file = argv[i + 1];
+    }
+    if (file != NULL) {
+        memset(&err, 0, sizeof(err));
+        conf = wr_conf_load(file, &err);
+        if (conf == NULL || wr_server_conf_apply(wr_conf_root(conf), c, &err) != 0) {
+            fprintf(stderr, "warren: %s\n", err.msg);
+            wr_conf_free(conf);
+            return 1;
+        }
+        *confp = conf;
+    }
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        int64_t n;
+        switch (ch) {
+        case 'c':
+            break;
+        case 'b':
+            c->listen = optarg;
+            break;
+        case 'B':
+            c->tcp_bind = optarg;
+            break;
+        case 'p':
+            if (wr_parse_port_range(optarg, &c->port_lo, &c->port_hi) != 0) {
+                fprintf(stderr, "warren: --tcp-ports expects LOW-HIGH within 1-65535, got '%s'\n",
+                        optarg);
+                return 1;
+            }
+            break;
+        case 't':
+            token = optarg;
+            break;
+        case 'C':
+            c->tls_cert = optarg;
+            break;
+        case 'K':
+            c->tls_key = optarg;
+            break;
+        case 'A':
+            c->tls_ca = optarg;
+            break;
+        case 'w':
+            if (wr_parse_int64(optarg, &n) != 0 || n < 0 || n > 64) {
+                fprintf(stderr, "warren: --workers expects 0..64, got '%s'\n", optarg);
+                return 1;
+            }
+            c->rt.workers = n;
+            break;
+        case 'L': {
+            wr_log_level_t l;
+            if (wr_log_level_parse(optarg, &l) != 0) {
+                fprintf(stderr, "warren: --log-level expects error, warn, info or debug\n");
+                return 1;
+            }
+            c->rt.log_level = (int)l;
+            break;
+        }
+        case 'h':
+            wr_server_usage(stdout);
+            return 2;
+        default:
+            wr_server_usage(stderr);
+            return 1;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "warren: unexpected argument '%s'\n", argv[optind]);
+        return 1;
+    }
+    if (token != NULL && token[0] != '\0' && c->ntokens < WR_SERVER_MAX_TOKENS)
+        wr_token_hash(token, strlen(token), c->tokens[c->ntokens++]);
+    if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+        fprintf(stderr, "warren: TLS needs both a certificate and a key\n");
+        return 1;
+    }
+    if (c->tls_ca != NULL && c->tls_cert == NULL) {
+        fprintf(stderr, "warren: --tls-ca (mTLS) needs --tls-cert and --tls-key\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* --- port registry ----------------------------------------------------- */
+
+typedef struct wr_port_owner {
+    struct wr_port_owner *next;
+    uint16_t port;
+    uint64_t sid;
+    uint8_t instance[16];
+    wr_worker_t *worker;
+} wr_port_owner_t;
+
+static pthread_mutex_t wr_ports_lock = PTHREAD_MUTEX_INITIALIZER;
+static wr_port_owner_t *wr_ports;
+
+/* Claim port for session sid. 0 on success; -1 if another session holds it
+ * (its identity copied to *holder). */
+static int wr_ports_claim(uint16_t port, uint64_t sid, const uint8_t instance[16], wr_worker_t *w,
+                          wr_port_owner_t *holder)
+{
+    wr_port_owner_t *o;
+    int rc = 0;
+
+    pthread_mutex_lock(&wr_ports_lock);
+    for (o = wr_ports; o; o = o->next) {
+        if (o->port == port)
+            break;
+    }
+    if (o != NULL) {
+        *holder = *o;
+        rc = -1;
+    } else if ((o = calloc(1, sizeof(*o))) != NULL) {
+        o->port = port;
+        o->sid = sid;
+        memcpy(o->instance, instance, 16);
+        o->worker = w;
+        o->next = wr_ports;
+        wr_ports = o;
+    } else {
+        rc = -1;
+        memset(holder, 0, sizeof(*holder));
+    }
+    pthread_mutex_unlock(&wr_ports_lock);
+    return rc;
+}
+
+static void wr_ports_release(uint16_t port, uint64_t sid)
+{
+    pthread_mutex_lock(&wr_ports_lock);
+    for (wr_port_owner_t **pp = &wr_ports; *pp; pp = &(*pp)->next) {
+        if ((*pp)->port == port && (*pp)->sid == sid) {
+            wr_port_owner_t *o = *pp;
+            *pp = o->next;
+            free(o);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&wr_ports_lock);
+}
+
+/* --- sessions ---------------------------------------------------------- */
+
+enum { WR_SS_TLS, WR_SS_HELLO, WR_SS_TAKEOVER, WR_SS_ACTIVE, WR_SS_DRAINING };
+
+typedef struct wr_srv_session wr_srv_session_t;
+
+typedef struct {
+    wr_srv_session_t *ss;
+    char name[WR_CTL_NAME_MAX];
+    uint16_t port;
+    uint8_t prio;
+    int fd;
+    int claimed;
+    struct event *ev;
+} wr_srv_tunnel_t;
+
+struct wr_srv_session {
+    wr_srv_session_t *next, *prev;
+    wr_worker_t *w;
+    uint64_t id;
+    int state;
+    struct bufferevent *bev; /* until the mux owns it (TLS handshake) */
+    wr_mux_t *m;
+    wr_mux_stream_t *ctl;
+    struct evbuffer *ctlbuf;
+    struct event *timer; /* handshake deadline, then the heartbeat watchdog */
+    struct event *retry; /* port takeover */
+    char peer[64];
+    char cn[64];
+    uint8_t instance[16];
+    wr_srv_tunnel_t tunnels[WR_CTL_MAX_TUNNELS];
+    size_t ntunnels;
+    int takeover_tries;
+    unsigned pipes;
+};
+
+typedef struct {
+    const wr_server_conf_t *conf;
+    wr_workers_t *ws;
+    struct event_base *base;
+    wr_tls_t *tls;
+    wr_addr_t tcp_bind;
+    int draining;
+} wr_server_t;
+
+static wr_server_t wr_srv;
+static wr_srv_session_t *wr_srv_sessions[WR_SRV_MAX_WORKERS]; /* per worker, its own */
+static int wr_srv_live;                                       /* sessions, atomic */
+static uint64_t wr_srv_next_id;                               /* atomic */
+
+static void wr_srv_session_free(wr_srv_session_t *ss, const char *why);
+
+/* Active sessions: a client sends a HEARTBEAT every period, so two periods
+ * without one mean it is gone (a dead host, a stopped process, a path that
+ * drops everything), whatever the mux keepalive says. */
+static void wr_srv_watchdog(wr_srv_session_t *ss)
+{
+    uint32_t ms = 2 * wr_srv.conf->heartbeat_ms;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+    event_add(ss->timer, &tv);
+}
+
+static void wr_srv_close_tunnels(wr_srv_session_t *ss)
+{
+    for (size_t i = 0; i < ss->ntunnels; i++) {
+        wr_srv_tunnel_t *t = &ss->tunnels[i];
+        if (t->ev) {
+            event_free(t->ev);
+            t->ev = NULL;
+        }
+        if (t->fd != -1) {
+            close(t->fd);
+            t->fd = -1;
+        }
+        if (t->claimed) {
+            wr_ports_release(t->port, ss->id);
+            t->claimed = 0;
+        }
+    }
+}
+
+static void wr_srv_session_free(wr_srv_session_t *ss, const char *why)
+{
+    int id = wr_worker_id(ss->w);
+    char reason[256];
+    int live;
+
+    /* why may be the mux's own reason, freed below. */
+    if (why != NULL)
+        snprintf(reason, sizeof(reason), "%s", why);
+    wr_srv_close_tunnels(ss);
+    if (ss->prev)
+        ss->prev->next = ss->next;
+    else
+        wr_srv_sessions[id] = ss->next;
+    if (ss->next)
+        ss->next->prev = ss->prev;
+    if (ss->ctl)
+        wr_mux_stream_close(ss->ctl);
+    ss->ctl = NULL;
+    if (ss->m)
+        wr_mux_free(ss->m); /* public connections get their reset and close */
+    if (ss->bev)
+        bufferevent_free(ss->bev);
+    if (ss->timer)
+        event_free(ss->timer);
+    if (ss->retry)
+        event_free(ss->retry);
+    if (ss->ctlbuf)
+        evbuffer_free(ss->ctlbuf);
+    live = __atomic_sub_fetch(&wr_srv_live, 1, __ATOMIC_RELAXED);
+    /* After the frees, so that "0 sessions open" means memory is back. */
+    if (why != NULL)
+        wr_log_info("session %llu from %s closed: %s; %d session(s) open",
+                    (unsigned long long)ss->id, ss->peer, reason, live);
+    free(ss);
+}
+
+static wr_srv_session_t *wr_srv_find(int worker, uint64_t sid)
+{
+    for (wr_srv_session_t *ss = wr_srv_sessions[worker]; ss; ss = ss->next) {
+        if (ss->id == sid)
+            return ss;
+    }
+    return NULL;
+}
+
+static void wr_srv_send(wr_srv_session_t *ss, const wr_ctl_msg_t *msg)
+{
+    struct evbuffer *b = evbuffer_new();
+
+    if (b == NULL)
+        return;
+    if (wr_ctl_encode(b, msg) == 0 && ss->ctl)
+        wr_mux_stream_write_buffer(ss->ctl, b);
+    evbuffer_free(b);
+}
+
+/* Refuse the HELLO: the reason goes to the client, then the session ends
+ * once it is written. */
+static void wr_srv_refuse(wr_srv_session_t *ss, uint32_t code, uint32_t retry_ms,
+                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void wr_srv_refuse(wr_srv_session_t *ss, uint32_t code, uint32_t retry_ms,
+                          const char *fmt, ...)
+{
+    wr_ctl_msg_t msg;
+    va_list ap;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.type = WR_CTL_REFUSE;
+    msg.code = code;
+    msg.retry_after_ms = retry_ms;
+    va_start(ap, fmt);
+    vsnprintf(msg.text, sizeof(msg.text), fmt, ap);
+    va_end(ap);
+    wr_log_warn("session %llu from %s refused: %s: %s", (unsigned long long)ss->id, ss->peer,
+                wr_refuse_name(code), msg.text);
+    wr_srv_send(ss, &msg);
+    wr_mux_stream_shutdown(ss->ctl);
+    wr_srv_close_tunnels(ss);
+    ss->state = WR_SS_DRAINING;
+    wr_mux_close(ss->m, "refused");
+}
+
+/* --- public connections ------------------------------------------------ */
+
+static void wr_srv_pipe_done(wr_pipe_t *p, const char *reason, const wr_pipe_stats_t *st,
+                             void *arg)
+{
+    wr_srv_session_t *ss = arg;
+
+    wr_log_debug("session %llu: connection done (%s): %llu bytes in, %llu out",
+                 (unsigned long long)ss->id, reason ? reason : "closed",
+                 (unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out);
+    ss->pipes--;
+}
+
+static void wr_srv_public_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    wr_srv_tunnel_t *t = arg;
+    wr_srv_session_t *ss = t->ss;
+
+    for (int i = 0; i < 32; i++) {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof(sa);
+        wr_addr_t peer;
+        wr_ctl_msg_t open;
+        struct evbuffer *hdr;
+        struct bufferevent *bev;
+        wr_mux_stream_t *s;
+        int fd = accept4(lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (fd == -1) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                wr_log_warn("tunnel %s: accept: %s", t->name, strerror(errno));
+            return;
+        }
+        s = ss->state == WR_SS_ACTIVE ? wr_mux_stream_open(ss->m, (wr_prio_t)t->prio) : NULL;
+        if (s == NULL) {
+            close(fd);
+            continue;
+        }
+        wr_sock_tune(fd, 0);
+        memcpy(&peer.ss, &sa, len);
+        peer.len = len;
+        memset(&open, 0, sizeof(open));
+        open.type = WR_CTL_OPEN;
+        snprintf(open.tunnel, sizeof(open.tunnel), "%s", t->name);
+        wr_addr_format(&peer, open.peer, sizeof(open.peer));
+        hdr = evbuffer_new();
+        bev = bufferevent_socket_new(wr_worker_base(ss->w), fd, BEV_OPT_CLOSE_ON_FREE);
+        if (hdr == NULL || bev == NULL || wr_ctl_encode(hdr, &open) != 0 ||
+            wr_mux_stream_write_buffer(s, hdr) != 0) {
+            if (hdr)
+                evbuffer_free(hdr);
+            if (bev)
+                bufferevent_free(bev);
+            else
+                close(fd);
+            wr_mux_stream_reset(s, WR_RST_INTERNAL);
+            wr_mux_stream_close(s);
+            continue;
+        }
+        evbuffer_free(hdr);
+        if (wr_pipe_new(bev, s, NULL, wr_srv_pipe_done, ss) != NULL)
+            ss->pipes++;
+        wr_log_debug("tunnel %s: connection from %s", t->name, open.peer);
+    }
+}
+
+/* --- HELLO ------------------------------------------------------------- */
+
+typedef struct {
+    int worker;
+    uint64_t sid;
+} wr_srv_ref_t;
+
+static void wr_srv_evict(wr_worker_t *w, void *arg)
+{
+    wr_srv_ref_t *ref = arg;
+    wr_srv_session_t *ss = wr_srv_find(wr_worker_id(w), ref->sid);
+
+    if (ss != NULL)
+        wr_srv_session_free(ss, "replaced by a new session of the same client");
+    free(ref);
+}
+
+static int wr_srv_bind_tunnel(wr_srv_session_t *ss, wr_srv_tunnel_t *t)
+{
+    wr_addr_t a = wr_srv.tcp_bind;
+
+    if (a.ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(t->port);
+    else
+        ((struct sockaddr_in *)&a.ss)->sin_port = htons(t->port);
+    t->fd = wr_listen(&a, 1024);
+    if (t->fd == -1)
+        return -1;
+    t->ev = event_new(wr_worker_base(ss->w), t->fd, EV_READ | EV_PERSIST, wr_srv_public_accept, t);
+    if (t->ev == NULL || event_add(t->ev, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+static void wr_srv_takeover_retry(evutil_socket_t fd, short what, void *arg);
+
+/* Claim and bind every tunnel's port; answer WELCOME, or REFUSE, or (a port
+ * held by this same client's previous session) come back in a moment. */
+static void wr_srv_activate(wr_srv_session_t *ss)
+{
+    const wr_server_conf_t *c = wr_srv.conf;
+    wr_ctl_msg_t msg;
+    int waiting = 0;
+
+    for (size_t i = 0; i < ss->ntunnels; i++) {
+        wr_srv_tunnel_t *t = &ss->tunnels[i];
+        wr_port_owner_t holder;
+        if (t->claimed)
+            continue;
+        if (wr_ports_claim(t->port, ss->id, ss->instance, ss->w, &holder) != 0) {
+            if (holder.sid != 0 && memcmp(holder.instance, ss->instance, 16) == 0 &&
+                ss->takeover_tries < 100) {
+                wr_srv_ref_t *ref = malloc(sizeof(*ref));
+                if (ref != NULL && ss->takeover_tries == 0) {
+                    ref->worker = wr_worker_id(holder.worker);
+                    ref->sid = holder.sid;
+                    if (wr_worker_call(holder.worker, wr_srv_evict, ref) != 0)
+                        free(ref);
+                } else {
+                    free(ref);
+                }
+                waiting = 1;
+                continue;
+            }
+            wr_srv_refuse(ss, WR_REFUSE_PORT_TAKEN, 5000, "port %u is taken by another client",
+                          t->port);
+            return;
+        }
+        t->claimed = 1;
+        if (wr_srv_bind_tunnel(ss, t) != 0) {
+            wr_srv_refuse(ss, WR_REFUSE_PORT_TAKEN, 5000, "port %u cannot be bound: %s", t->port,
+                          strerror(errno));
+            return;
+        }
+    }
+    if (waiting) {
+        struct timeval tv = {0, 20000};
+        ss->state = WR_SS_TAKEOVER;
+        ss->takeover_tries++;
+        if (ss->retry == NULL)
+            ss->retry = event_new(wr_worker_base(ss->w), -1, 0, wr_srv_takeover_retry, ss);
+        if (ss->retry == NULL || event_add(ss->retry, &tv) != 0)
+            wr_srv_refuse(ss, WR_REFUSE_UNAVAILABLE, 1000, "out of memory");
+        return;
+    }
+    wr_srv_watchdog(ss);
+    memset(&msg, 0, sizeof(msg));
+    msg.type = WR_CTL_WELCOME;
+    msg.version = WR_CTL_VERSION;
+    msg.heartbeat_ms = c->heartbeat_ms;
+    msg.ntunnels = ss->ntunnels;
+    for (size_t i = 0; i < ss->ntunnels; i++) {
+        char host[64];
+        wr_addr_t a = wr_srv.tcp_bind;
+        snprintf(msg.tunnels[i].name, sizeof(msg.tunnels[i].name), "%s", ss->tunnels[i].name);
+        msg.tunnels[i].type = WR_TUNNEL_TCP;
+        msg.tunnels[i].port = ss->tunnels[i].port;
+        if (a.ss.ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(ss->tunnels[i].port);
+        else
+            ((struct sockaddr_in *)&a.ss)->sin_port = htons(ss->tunnels[i].port);
+        snprintf(msg.tunnels[i].address, sizeof(msg.tunnels[i].address), "%s",
+                 wr_addr_format(&a, host, sizeof(host)));
+        wr_log_info("session %llu: tunnel %s on %s", (unsigned long long)ss->id,
+                    ss->tunnels[i].name, host);
+    }
+    ss->state = WR_SS_ACTIVE;
+    wr_srv_send(ss, &msg);
+}
+
+static void wr_srv_takeover_retry(evutil_socket_t fd, short what, void *arg)
+{
+    wr_srv_activate(arg);
+}
+
+static void wr_srv_hello(wr_srv_session_t *ss, const wr_ctl_msg_t *h)
+{
+    const wr_server_conf_t *c = wr_srv.conf;
+    uint8_t digest[32];
+    int ok = 0;
+
+    if (h->version_min > WR_CTL_VERSION || h->version_max < WR_CTL_VERSION) {
+        wr_srv_refuse(ss, WR_REFUSE_VERSION, 0,
+                      "this server speaks protocol version %d, the client %u..%u", WR_CTL_VERSION,
+                      h->version_min, h->version_max);
+        return;
+    }
+    if (h->token_len > 0) {
+        wr_token_hash((const char *)h->token, h->token_len, digest);
+        /* Constant time per token; every token is compared. */
+        for (size_t i = 0; i < c->ntokens; i++)
+            ok |= CRYPTO_memcmp(digest, c->tokens[i], 32) == 0;
+    }
+    if (!ok) {
+        wr_srv_refuse(ss, WR_REFUSE_AUTH, 0, "%s",
+                      h->token_len ? "invalid token" : "a token is required");
+        return;
+    }
+    if (h->ntunnels == 0) {
+        wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0, "no tunnel requested");
+        return;
+    }
+    for (size_t i = 0; i < h->ntunnels; i++) {
+        const wr_ctl_tunnel_t *t = &h->tunnels[i];
+        if (t->type != WR_TUNNEL_TCP) {
+            wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0, "tunnel %s: only tcp tunnels are served",
+                          t->name);
+            return;
+        }
+        if (t->port < c->port_lo || t->port > c->port_hi) {
+            wr_srv_refuse(ss, WR_REFUSE_PORT_DENIED, 0,
+                          "tunnel %s: port %u is outside the allowed range %u-%u", t->name,
+                          t->port, c->port_lo, c->port_hi);
+            return;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (h->tunnels[j].port == t->port || strcmp(h->tunnels[j].name, t->name) == 0) {
+                wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0,
+                              "tunnels %s and %s ask for the same name or port",
+                              h->tunnels[j].name, t->name);
+                return;
+            }
+        }
+        snprintf(ss->tunnels[i].name, sizeof(ss->tunnels[i].name), "%s", t->name);
+        ss->tunnels[i].port = t->port;
+        ss->tunnels[i].prio = t->priority;
+        ss->tunnels[i].fd = -1;
+        ss->tunnels[i].ss = ss;
+    }
+    ss->ntunnels = h->ntunnels;
+    memcpy(ss->instance, h->instance, 16);
+    wr_log_info("session %llu from %s: client '%s'%s%s, %zu tunnel(s)", (unsigned long long)ss->id,
+                ss->peer, h->client_name[0] ? h->client_name : "?", ss->cn[0] ? ", cert " : "",
+                ss->cn, h->ntunnels);
+    wr_srv_activate(ss);
+}
+
+static void wr_srv_ctl_read(wr_mux_stream_t *s, void *arg)
+{
+    wr_srv_session_t *ss = arg;
+    wr_ctl_msg_t *msg;
+    char why[160];
+
+    wr_mux_stream_read(s, ss->ctlbuf, SIZE_MAX);
+    msg = malloc(sizeof(*msg));
+    if (msg == NULL)
+        return;
+    for (;;) {
+        int rc = wr_ctl_decode(ss->ctlbuf, msg, why, sizeof(why));
+        if (rc == 1)
+            break;
+        if (rc < 0) {
+            if (ss->state == WR_SS_HELLO)
+                wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0, "%s", why);
+            else
+                wr_mux_close(ss->m, why);
+            break;
+        }
+        if (ss->state == WR_SS_HELLO && msg->type == WR_CTL_HELLO) {
+            wr_srv_hello(ss, msg);
+        } else if (msg->type == WR_CTL_HEARTBEAT && ss->state >= WR_SS_ACTIVE) {
+            msg->type = WR_CTL_HEARTBEAT_ACK;
+            wr_srv_send(ss, msg);
+            if (ss->state == WR_SS_ACTIVE)
+                wr_srv_watchdog(ss);
+        } else if (ss->state == WR_SS_HELLO) {
+            wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0, "expected HELLO, got %s",
+                          wr_ctl_type_name(msg->type));
+            break;
+        }
+        if (ss->state == WR_SS_DRAINING)
+            break;
+    }
+    free(msg);
+    if (evbuffer_get_length(ss->ctlbuf) > WR_CTL_HDR_LEN + WR_CTL_MAX_BODY)
+        wr_mux_close(ss->m, "control stream overrun");
+    if (wr_mux_stream_eof(s) && ss->state != WR_SS_DRAINING)
+        wr_mux_close(ss->m, "control stream closed by the client");
+}
+
+static void wr_srv_ctl_event(wr_mux_stream_t *s, int ev, void *arg)
+{
+    wr_srv_session_t *ss = arg;
+
+    wr_mux_stream_close(s);
+    ss->ctl = NULL;
+    if (ss->m)
+        wr_mux_close(ss->m, "control stream reset");
+}
+
+static int wr_srv_accept_stream(wr_mux_t *m, wr_mux_stream_t *s, void *arg)
+{
+    wr_srv_session_t *ss = arg;
+
+    if (ss->ctl != NULL)
+        return -1; /* clients open only the control stream */
+    ss->ctl = s;
+    wr_mux_stream_set_prio(s, WR_PRIO_CRITICAL);
+    wr_mux_stream_setcb(s, wr_srv_ctl_read, NULL, wr_srv_ctl_event, ss);
+    return 0;
+}
+
+static void wr_srv_mux_closed(wr_mux_t *m, const char *reason, void *arg)
+{
+    wr_srv_session_t *ss = arg;
+
+    wr_srv_session_free(ss, reason);
+}
+
+static void wr_srv_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    wr_srv_session_t *ss = arg;
+    char why[96];
+
+    if (ss->state == WR_SS_ACTIVE && ss->m != NULL) {
+        snprintf(why, sizeof(why), "client silent: no heartbeat within %u ms",
+                 2 * wr_srv.conf->heartbeat_ms);
+        wr_mux_close(ss->m, why);
+        return;
+    }
+    if (ss->state == WR_SS_DRAINING) {
+        wr_srv_session_free(ss, "peer silent while the session was closing");
+        return;
+    }
+    wr_srv_session_free(ss, ss->state == WR_SS_TLS ? "handshake timeout: TLS not done in time"
+                                                   : "handshake timeout: no HELLO in time");
+}
+
+static void wr_srv_start_mux(wr_srv_session_t *ss)
+{
+    wr_mux_config_t mc = wr_srv.conf->rt.mux;
+    wr_mux_callbacks_t cbs = {
+        .accept = wr_srv_accept_stream,
+        .closed = wr_srv_mux_closed,
+    };
+    struct bufferevent *bev = ss->bev;
+
+    mc.is_server = 1;
+    mc.proto = WR_MUX_WARREN;
+    ss->bev = NULL;
+    ss->state = WR_SS_HELLO;
+    ss->m = wr_mux_new(wr_worker_base(ss->w), bev, &mc, &cbs, ss);
+    if (ss->m == NULL)
+        wr_srv_session_free(ss, "cannot start the mux session");
+}
+
+static void wr_srv_tls_event(struct bufferevent *bev, short what, void *arg)
+{
+    wr_srv_session_t *ss = arg;
+    char why[160];
+
+    if (what & BEV_EVENT_CONNECTED) {
+        wr_tls_peer_cn(bev, ss->cn, sizeof(ss->cn));
+        wr_log_debug("session %llu: %s", (unsigned long long)ss->id, wr_tls_version(bev));
+        wr_srv_start_mux(ss);
+        return;
+    }
+    wr_tls_error(bev, why, sizeof(why));
+    wr_log_warn("session %llu from %s: TLS handshake failed: %s", (unsigned long long)ss->id,
+                ss->peer, why);
+    wr_srv_session_free(ss, NULL);
+}
+
+static void wr_srv_session_start(wr_worker_t *w, int fd, struct evbuffer *preread, void *arg)
+{
+    wr_srv_session_t *ss = calloc(1, sizeof(*ss));
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof(sa);
+    struct timeval tv;
+    wr_addr_t peer;
+    int id = wr_worker_id(w);
+
+    evbuffer_free(preread);
+    if (ss == NULL || (ss->ctlbuf = evbuffer_new()) == NULL) {
+        free(ss);
+        close(fd);
+        return;
+    }
+    __atomic_add_fetch(&wr_srv_live, 1, __ATOMIC_RELAXED);
+    ss->w = w;
+    ss->id = __atomic_add_fetch(&wr_srv_next_id, 1, __ATOMIC_RELAXED);
+    ss->next = wr_srv_sessions[id];
+    if (ss->next)
+        ss->next->prev = ss;
+    wr_srv_sessions[id] = ss;
+    if (getpeername(fd, (struct sockaddr *)&sa, &len) == 0) {
+        memcpy(&peer.ss, &sa, len);
+        peer.len = len;
+        wr_addr_format(&peer, ss->peer, sizeof(ss->peer));
+    } else {
+        snprintf(ss->peer, sizeof(ss->peer), "?");
+    }
+    wr_sock_tune(fd, 128 * 1024);
+    ss->timer = event_new(wr_worker_base(w), -1, 0, wr_srv_timeout, ss);
+    tv.tv_sec = wr_srv.conf->handshake_ms / 1000;
+    tv.tv_usec = (wr_srv.conf->handshake_ms % 1000) * 1000;
+    if (ss->timer == NULL || event_add(ss->timer, &tv) != 0) {
+        close(fd);
+        wr_srv_session_free(ss, "out of memory");
+        return;
+    }
+    wr_log_debug("session %llu: connection from %s", (unsigned long long)ss->id, ss->peer);
+    if (wr_srv.tls != NULL) {
+        ss->state = WR_SS_TLS;
+        ss->bev = wr_tls_accept(wr_srv.tls, wr_worker_base(w), fd);
+        if (ss->bev == NULL) {
+            wr_srv_session_free(ss, "cannot start TLS");
+            return;
+        }
+        bufferevent_setcb(ss->bev, NULL, NULL, wr_srv_tls_event, ss);
+        bufferevent_enable(ss->bev, EV_READ | EV_WRITE);
+        return;
+    }
+    ss->bev = bufferevent_socket_new(wr_worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
+    if (ss->bev == NULL) {
+        close(fd);
+        wr_srv_session_free(ss, "out of memory");
+        return;
+    }
+    wr_srv_start_mux(ss);
+}
+
+/* --- drain and stop ---------------------------------------------------- */
+
+static void wr_srv_worker_drain(wr_worker_t *w, void *arg)
+{
+    wr_ctl_msg_t msg;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.type = WR_CTL_NOTICE;
+    msg.code = WR_NOTICE_DRAIN;
+    msg.retry_after_ms = 1000;
+    snprintf(msg.text, sizeof(msg.text), "server shutting down");
+    for (wr_srv_session_t *ss = wr_srv_sessions[wr_worker_id(w)], *next; ss; ss = next) {
+        next = ss->next;
+        wr_srv_close_tunnels(ss); /* no new public connections */
+        if (ss->state != WR_SS_ACTIVE || ss->m == NULL) {
+            wr_srv_session_free(ss, "server shutting down");
+            continue;
+        }
+        ss->state = WR_SS_DRAINING;
+        wr_srv_send(ss, &msg);
+        wr_mux_goaway(ss->m, WR_GOAWAY_NORMAL, wr_srv.conf->drain_ms);
+    }
+}
+
+/* Sessions whose public connections are all done leave early. */
+static void wr_srv_worker_reap(wr_worker_t *w, void *arg)
+{
+    for (wr_srv_session_t *ss = wr_srv_sessions[wr_worker_id(w)], *next; ss; ss = next) {
+        next = ss->next;
+        if (ss->state == WR_SS_DRAINING && ss->pipes == 0 && ss->m)
+            wr_mux_close(ss->m, "server shutting down");
+    }
+}
+
+static void wr_srv_worker_stop(wr_worker_t *w, void *arg)
+{
+    while (wr_srv_sessions[wr_worker_id(w)])
+        wr_srv_session_free(wr_srv_sessions[wr_worker_id(w)], "server stopped");
+}
+
+typedef struct {
+    struct event *listener, *sigint, *sigterm, *tick, *sighup;
+    int lfd;
+    uint64_t drain_until_ms;
+    uint64_t now_ms;
+} wr_srv_main_t;
+
+static wr_srv_main_t wr_srv_main;
+
+static void wr_srv_on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd == -1) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                wr_log_warn("accept: %s", strerror(errno));
+            return;
+        }
+        wr_worker_handoff(wr_workers_next(wr_srv.ws), fd, NULL, wr_srv_session_start, NULL);
+    }
+}
+
+static void wr_srv_tick(evutil_socket_t fd, short what, void *arg)
+{
+    wr_srv_main.now_ms += 100;
+    for (int i = 0; i < wr_workers_count(wr_srv.ws); i++)
+        wr_worker_call(wr_workers_get(wr_srv.ws, i), wr_srv_worker_reap, NULL);
+    if (__atomic_load_n(&wr_srv_live, __ATOMIC_RELAXED) == 0 ||
+        wr_srv_main.now_ms >= wr_srv_main.drain_until_ms)
+        event_base_loopexit(wr_srv.base, NULL);
+}
+
+static void wr_srv_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct timeval tv = {0, 100000};
+
+    if (wr_srv.draining) {
+        wr_log_info("signal %d again: stopping now", (int)sig);
+        event_base_loopexit(wr_srv.base, NULL);
+        return;
+    }
+    wr_srv.draining = 1;
+    wr_log_info("signal %d: draining for up to %u ms", (int)sig, wr_srv.conf->drain_ms);
+    event_del(wr_srv_main.listener);
+    for (int i = 0; i < wr_workers_count(wr_srv.ws); i++)
+        wr_worker_call(wr_workers_get(wr_srv.ws, i), wr_srv_worker_drain, NULL);
+    wr_srv_main.drain_until_ms = wr_srv.conf->drain_ms;
+    wr_srv_main.now_ms = 0;
+    wr_srv_main.tick = event_new(wr_srv.base, -1, EV_PERSIST, wr_srv_tick, NULL);
+    if (wr_srv_main.tick == NULL || event_add(wr_srv_main.tick, &tv) != 0)
+        event_base_loopexit(wr_srv.base, NULL);
+}
+
+static void wr_srv_on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    if (wr_log_reopen() != 0)
+        wr_log_warn("SIGHUP: cannot reopen the log: %s", strerror(errno));
+}
+
+int wr_server_run(const wr_server_conf_t *c)
+{
+    wr_srv_main_t *sm = &wr_srv_main;
+    wr_addr_t addr;
+    char why[256], buf[64];
+    int rc = 1;
+
+    memset(&wr_srv, 0, sizeof(wr_srv));
+    memset(sm, 0, sizeof(*sm));
+    sm->lfd = -1;
+    wr_srv.conf = c;
+    if (wr_addr_parse(c->listen, &addr, why, sizeof(why)) != 0) {
+        wr_log_error("listen address: %s", why);
+        return 1;
+    }
+    {
+        char host[300];
+        snprintf(host, sizeof(host), "%s:0", c->tcp_bind);
+        if (strchr(c->tcp_bind, ':') != NULL)
+            snprintf(host, sizeof(host), "[%s]:0", c->tcp_bind);
+        if (wr_addr_parse(host, &wr_srv.tcp_bind, why, sizeof(why)) != 0) {
+            wr_log_error("tcp_bind: %s", why);
+            return 1;
+        }
+    }
+    if (c->ntokens == 0)
+        wr_log_warn("no token configured (--token, WARREN_TOKEN or tokens:): every client "
+                    "will be refused");
+    if (c->tls_cert != NULL) {
+        wr_srv.tls = wr_tls_server_new(c->tls_cert, c->tls_key, c->tls_ca, why, sizeof(why));
+        if (wr_srv.tls == NULL) {
+            wr_log_error("%s", why);
+            return 1;
+        }
+    }
+    wr_srv.ws = wr_workers_new((int)c->rt.workers);
+    if (wr_srv.ws == NULL)
+        goto out;
+    wr_srv.base = event_base_new();
+    if (wr_srv.base == NULL)
+        goto out;
+    for (int i = 0; i < wr_workers_count(wr_srv.ws); i++)
+        wr_worker_at_stop(wr_workers_get(wr_srv.ws, i), wr_srv_worker_stop, NULL);
+    sm->lfd = wr_listen(&addr, 1024);
+    if (sm->lfd == -1) {
+        wr_log_error("cannot listen on %s: %s", c->listen, strerror(errno));
+        goto out;
+    }
+    sm->listener = event_new(wr_srv.base, sm->lfd, EV_READ | EV_PERSIST, wr_srv_on_accept, NULL);
+    sm->sigint = evsignal_new(wr_srv.base, SIGINT, wr_srv_on_signal, NULL);
+    sm->sigterm = evsignal_new(wr_srv.base, SIGTERM, wr_srv_on_signal, NULL);
+    sm->sighup = evsignal_new(wr_srv.base, SIGHUP, wr_srv_on_sighup, NULL);
+    if (sm->listener == NULL || sm->sigint == NULL || sm->sigterm == NULL ||
+        sm->sighup == NULL || event_add(sm->listener, NULL) != 0 ||
+        event_add(sm->sigint, NULL) != 0 || event_add(sm->sigterm, NULL) != 0 ||
+        event_add(sm->sighup, NULL) != 0)
+        goto out;
+    if (wr_workers_start(wr_srv.ws) != 0)
+        goto out;
+    wr_log_info("warren server listening on %s (%s), tcp ports %u-%u on %s, %d workers",
+                wr_addr_format(&addr, buf, sizeof(buf)),
+                wr_srv.tls ? (c->tls_ca ? "TLS 1.3, client certificates required" : "TLS 1.3")
+                           : "plain TCP",
+                c->port_lo, c->port_hi, c->tcp_bind, wr_workers_count(wr_srv.ws));
+    event_base_dispatch(wr_srv.base);
+    rc = 0;
+    wr_log_info("stopped");
+
+out:
+    if (wr_srv.ws)
+        wr_workers_free(wr_srv.ws); /* stops the workers: sessions are freed there */
+    if (sm->listener)
+        event_free(sm->listener);
+    if (sm->sigint)
+        event_free(sm->sigint);
+    if (sm->sigterm)
+        event_free(sm->sigterm);
+    if (sm->sighup)
+        event_free(sm->sighup);
+    if (sm->tick)
+        event_free(sm->tick);
+    if (sm->lfd != -1)
+        close(sm->lfd);
+    if (wr_srv.base)
+        event_base_free(wr_srv.base);
+    wr_tls_free(wr_srv.tls);
+    return rc;
+}
