@@ -1,0 +1,818 @@
+/*
+ * wr_client: `warren client` (see wr_client.h).
+ */
+#include "wr_client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "wr_frame.h"
+#include "wr_log.h"
+#include "wr_mux.h"
+#include "wr_net.h"
+#include "wr_pipe.h"
+#include "wr_tls.h"
+
+/* --- configuration ----------------------------------------------------- */
+
+void wr_client_conf_default(wr_client_conf_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->server = "127.0.0.1:7835";
+    c->backoff_initial_ms = 500;
+    c->backoff_max_ms = 30000;
+    c->heartbeat_ms = 10000;
+    wr_cfg_default(&c->rt);
+}
+
+static const char *const wr_cli_prio_names[] = {"critical", "high", "normal", "low", NULL};
+static const char *const wr_cli_type_names[] = {"tcp", NULL};
+
+static const wr_conf_field_t wr_cli_tunnel_fields[] = {
+    {.key = "name", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_tunnel_conf_t, name),
+     .flags = WR_CONF_REQUIRED},
+    {.key = "type", .kind = WR_CONF_ENUM, .offset = offsetof(wr_client_tunnel_conf_t, type),
+     .enum_names = wr_cli_type_names},
+    {.key = "local", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_tunnel_conf_t, local),
+     .flags = WR_CONF_REQUIRED},
+    {.key = "remote_port", .kind = WR_CONF_INT,
+     .offset = offsetof(wr_client_tunnel_conf_t, remote_port), .min = 1, .max = 65535,
+     .flags = WR_CONF_REQUIRED},
+    {.key = "priority", .kind = WR_CONF_ENUM,
+     .offset = offsetof(wr_client_tunnel_conf_t, priority), .enum_names = wr_cli_prio_names},
+    {.key = NULL},
+};
+
+static int wr_cli_tunnels_field(const wr_conf_node_t *node, void *dst, const wr_conf_field_t *f,
+                                wr_conf_err_t *err)
+{
+    wr_client_conf_t *c = (wr_client_conf_t *)((char *)dst - offsetof(wr_client_conf_t, tunnels));
+
+    if (wr_conf_node_expect(node, WR_CONF_NODE_SEQ, err) != 0)
+        return -1;
+    for (size_t i = 0; i < wr_conf_seq_len(node); i++) {
+        const wr_conf_node_t *t = wr_conf_seq_at(node, i);
+        wr_client_tunnel_conf_t *tc = &c->tunnels[c->ntunnels];
+        if (c->ntunnels >= WR_CTL_MAX_TUNNELS)
+            return wr_conf_node_error(err, t, "more than %d tunnels", WR_CTL_MAX_TUNNELS);
+        memset(tc, 0, sizeof(*tc));
+        tc->priority = 2;
+        if (wr_conf_apply(t, wr_cli_tunnel_fields, tc, err) != 0)
+            return -1;
+        c->ntunnels++;
+    }
+    return 0;
+}
+
+static const wr_conf_field_t wr_cli_tls_fields[] = {
+    {.key = "enabled", .kind = WR_CONF_BOOL, .offset = offsetof(wr_client_conf_t, tls)},
+    {.key = "ca", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, tls_ca)},
+    {.key = "cert", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, tls_cert)},
+    {.key = "key", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, tls_key)},
+    {.key = "server_name", .kind = WR_CONF_STRING,
+     .offset = offsetof(wr_client_conf_t, tls_server_name)},
+    {.key = "insecure", .kind = WR_CONF_BOOL, .offset = offsetof(wr_client_conf_t, tls_insecure)},
+    {.key = NULL},
+};
+
+static const wr_conf_field_t wr_cli_reconnect_fields[] = {
+    {.key = "initial", .kind = WR_CONF_DURATION,
+     .offset = offsetof(wr_client_conf_t, backoff_initial_ms), .min = 10, .max = 3600000},
+    {.key = "max", .kind = WR_CONF_DURATION, .offset = offsetof(wr_client_conf_t, backoff_max_ms),
+     .min = 10, .max = 3600000},
+    {.key = NULL},
+};
+
+static const wr_conf_field_t wr_cli_fields[] = {
+    {.key = "server", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, server)},
+    {.key = "token", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, token)},
+    {.key = "token_file", .kind = WR_CONF_STRING,
+     .offset = offsetof(wr_client_conf_t, token_file)},
+    {.key = "name", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, name)},
+    {.key = "tls", .kind = WR_CONF_MAP, .offset = 0, .children = wr_cli_tls_fields},
+    {.key = "reconnect", .kind = WR_CONF_MAP, .offset = 0, .children = wr_cli_reconnect_fields},
+    {.key = "heartbeat", .kind = WR_CONF_DURATION,
+     .offset = offsetof(wr_client_conf_t, heartbeat_ms), .min = 100, .max = 3600000},
+    {.key = "tunnels", .kind = WR_CONF_CUSTOM, .offset = offsetof(wr_client_conf_t, tunnels),
+     .handler = wr_cli_tunnels_field},
+    {.key = NULL},
+};
+
+int wr_client_conf_apply(const wr_conf_node_t *root, wr_client_conf_t *c, wr_conf_err_t *err)
+{
+    wr_conf_field_t all[sizeof(wr_cli_fields) / sizeof(wr_cli_fields[0]) + 8];
+    size_t n = 0;
+
+    for (const wr_conf_field_t *f = wr_cli_fields; f->key; f++)
+        all[n++] = *f;
+    for (const wr_conf_field_t *f = wr_cfg_fields; f->key; f++) {
+        all[n] = *f;
+        all[n].offset += offsetof(wr_client_conf_t, rt);
+        n++;
+    }
+    all[n].key = NULL;
+    if (wr_conf_apply(root, all, c, err) != 0)
+        return -1;
+    if (c->backoff_max_ms < c->backoff_initial_ms)
+        c->backoff_max_ms = c->backoff_initial_ms;
+    return wr_cfg_check(root, &c->rt, err);
+}
+
+static void wr_client_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: warren client [-c FILE] [options]\n"
+            "  -c, --config FILE        client.yaml (see docs/configuration.md)\n"
+            "      --server HOST:PORT   the warren server (default 127.0.0.1:7835)\n"
+            "      --token TOKEN        (also WARREN_TOKEN, token_file:, or a prompt)\n"
+            "      --local-addr ADDR    quick mode: the local service to publish\n"
+            "      --remote-port PORT   quick mode: its public port on the server\n"
+            "      --name NAME          quick mode: the tunnel's name (default tcp-PORT)\n"
+            "      --tls                connect with TLS 1.3 (server certificate verified)\n"
+            "      --tls-ca FILE        CA that signed the server certificate\n"
+            "      --tls-server-name N  name expected in the server certificate\n"
+            "      --tls-cert FILE      client certificate (mTLS) ...\n"
+            "      --tls-key FILE       ... and its key\n"
+            "      --tls-insecure       do not verify the server (warns)\n"
+            "      --log-level L        error, warn, info, debug\n");
+}
+
+/* Read a token without echo from the terminal. */
+static int wr_client_prompt_token(wr_client_conf_t *c)
+{
+    struct termios old, quiet;
+    size_t n;
+
+    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &old) != 0)
+        return -1;
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    fprintf(stderr, "warren token: ");
+    fflush(stderr);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    if (fgets(c->token_buf, sizeof(c->token_buf), stdin) == NULL)
+        c->token_buf[0] = '\0';
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    fprintf(stderr, "\n");
+    n = strcspn(c->token_buf, "\r\n");
+    c->token_buf[n] = '\0';
+    c->token = c->token_buf;
+    return n > 0 ? 0 : -1;
+}
+
+static int wr_client_read_token_file(wr_client_conf_t *c)
+{
+    int fd = open(c->token_file, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd == -1) {
+        fprintf(stderr, "warren: token_file '%s': %s\n", c->token_file, strerror(errno));
+        return -1;
+    }
+    n = read(fd, c->token_buf, sizeof(c->token_buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        fprintf(stderr, "warren: token_file '%s' is empty\n", c->token_file);
+        return -1;
+    }
+    c->token_buf[n] = '\0';
+    c->token_buf[strcspn(c->token_buf, "\r\n")] = '\0';
+    c->token = c->token_buf;
+    return 0;
+}
+
+int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, void **confp)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},
+        {"server", required_argument, 0, 's'},
+        {"token", required_argument, 0, 't'},
+        {"local-addr", required_argument, 0, 'l'},
+        {"remote-port", required_argument, 0, 'r'},
+        {"name", required_argument, 0, 'n'},
+        {"tls", no_argument, 0, 'T'},
+        {"tls-ca", required_argument, 0, 'A'},
+        {"tls-cert", required_argument, 0, 'C'},
+        {"tls-key", required_argument, 0, 'K'},
+        {"tls-server-name", required_argument, 0, 'N'},
+        {"tls-insecure", no_argument, 0, 'I'},
+        {"log-level", required_argument, 0, 'L'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    static char quick_name[32];
+    const char *file = NULL, *local = NULL, *qname = NULL, *env = getenv("WARREN_TOKEN");
+    int64_t rport = 0;
+    wr_conf_err_t err;
+    wr_conf_t *conf;
+    int ch;
+
+    wr_client_conf_default(c);
+    *confp = NULL;
+    optind = 1;
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            file = argv[i + 1];
+    }
+    if (file != NULL) {
+        memset(&err, 0, sizeof(err));
+        conf = wr_conf_load(file, &err);
+        if (conf == NULL || wr_client_conf_apply(wr_conf_root(conf), c, &err) != 0) {
+            fprintf(stderr, "warren: %s\n", err.msg);
+            wr_conf_free(conf);
+            return 1;
+        }
+        *confp = conf;
+    }
+    if (env != NULL && env[0] != '\0')
+        c->token = env;
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            break;
+        case 's':
+            c->server = optarg;
+            break;
+        case 't':
+            c->token = optarg;
+            break;
+        case 'l':
+            local = optarg;
+            break;
+        case 'r':
+            if (wr_parse_int64(optarg, &rport) != 0 || rport < 1 || rport > 65535) {
+                fprintf(stderr, "warren: --remote-port expects 1..65535, got '%s'\n", optarg);
+                return 1;
+            }
+            break;
+        case 'n':
+            qname = optarg;
+            break;
+        case 'T':
+            c->tls = 1;
+            break;
+        case 'A':
+            c->tls_ca = optarg;
+            c->tls = 1;
+            break;
+        case 'C':
+            c->tls_cert = optarg;
+            c->tls = 1;
+            break;
+        case 'K':
+            c->tls_key = optarg;
+            c->tls = 1;
+            break;
+        case 'N':
+            c->tls_server_name = optarg;
+            break;
+        case 'I':
+            c->tls_insecure = 1;
+            c->tls = 1;
+            break;
+        case 'L': {
+            wr_log_level_t l;
+            if (wr_log_level_parse(optarg, &l) != 0) {
+                fprintf(stderr, "warren: --log-level expects error, warn, info or debug\n");
+                return 1;
+            }
+            c->rt.log_level = (int)l;
+            break;
+        }
+        case 'h':
+            wr_client_usage(stdout);
+            return 2;
+        default:
+            wr_client_usage(stderr);
+            return 1;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "warren: unexpected argument '%s'\n", argv[optind]);
+        return 1;
+    }
+    if (local != NULL || rport != 0) {
+        wr_client_tunnel_conf_t *t = &c->tunnels[0];
+        if (local == NULL || rport == 0) {
+            fprintf(stderr, "warren: quick mode needs both --local-addr and --remote-port\n");
+            return 1;
+        }
+        snprintf(quick_name, sizeof(quick_name), "tcp-%d", (int)rport);
+        memset(t, 0, sizeof(*t));
+        t->name = qname ? qname : quick_name;
+        t->local = local;
+        t->remote_port = rport;
+        t->priority = 2;
+        c->ntunnels = 1;
+    }
+    if (c->ntunnels == 0) {
+        fprintf(stderr, "warren: no tunnel: give --local-addr and --remote-port, or tunnels: "
+                        "in the config file\n");
+        return 1;
+    }
+    if (c->token == NULL && c->token_file != NULL && wr_client_read_token_file(c) != 0)
+        return 1;
+    if (c->token == NULL && wr_client_prompt_token(c) != 0) {
+        fprintf(stderr, "warren: no token: give --token, WARREN_TOKEN, token_file: or type it "
+                        "at the prompt\n");
+        return 1;
+    }
+    if (strlen(c->token) > WR_CTL_TOKEN_MAX) {
+        fprintf(stderr, "warren: the token is longer than %d bytes\n", WR_CTL_TOKEN_MAX);
+        return 1;
+    }
+    return 0;
+}
+
+/* --- the session ------------------------------------------------------- */
+
+typedef struct {
+    wr_client_conf_t *conf;
+    struct event_base *base;
+    wr_tls_t *tls;
+    wr_addr_t server_addr;
+    char server_host[256];
+    struct bufferevent *bev; /* during the TLS handshake */
+    wr_mux_t *m;
+    wr_mux_stream_t *ctl;
+    struct evbuffer *ctlbuf;
+    struct event *retry, *heartbeat, *sigint, *sigterm;
+    uint8_t instance[16];
+    unsigned attempt;
+    uint32_t retry_after_ms;
+    uint64_t hb_seq, hb_acked;
+    int welcomed;
+    int exit_code;
+    int stopping;
+} wr_client_t;
+
+static wr_client_t wr_cli;
+
+typedef struct {
+    wr_mux_stream_t *s;
+    struct evbuffer *head; /* stream bytes until OPEN is complete */
+    struct bufferevent *bev;
+    const wr_client_tunnel_conf_t *t;
+} wr_cli_open_t;
+
+static void wr_cli_schedule(void);
+
+static void wr_cli_session_end(const char *why)
+{
+    if (wr_cli.heartbeat)
+        event_del(wr_cli.heartbeat);
+    if (wr_cli.ctl) {
+        wr_mux_stream_close(wr_cli.ctl);
+        wr_cli.ctl = NULL;
+    }
+    if (wr_cli.m) {
+        wr_mux_free(wr_cli.m);
+        wr_cli.m = NULL;
+    }
+    if (wr_cli.bev) {
+        bufferevent_free(wr_cli.bev);
+        wr_cli.bev = NULL;
+    }
+    evbuffer_drain(wr_cli.ctlbuf, evbuffer_get_length(wr_cli.ctlbuf));
+    if (why != NULL)
+        wr_log_warn("disconnected from %s: %s", wr_cli.conf->server, why);
+    wr_cli.welcomed = 0;
+    if (!wr_cli.stopping)
+        wr_cli_schedule();
+}
+
+static void wr_cli_pipe_done(wr_pipe_t *p, const char *reason, const wr_pipe_stats_t *st,
+                             void *arg)
+{
+    wr_log_debug("connection done (%s): %llu bytes in, %llu out", reason ? reason : "closed",
+                 (unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out);
+}
+
+static void wr_cli_open_free(wr_cli_open_t *o)
+{
+    if (o->head)
+        evbuffer_free(o->head);
+    free(o);
+}
+
+static void wr_cli_local_event(struct bufferevent *bev, short what, void *arg)
+{
+    wr_cli_open_t *o = arg;
+
+    if (what & BEV_EVENT_CONNECTED) {
+        /* Bytes that followed OPEN on the stream go first to the service. */
+        bufferevent_write_buffer(bev, o->head);
+        bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+        wr_pipe_new(bev, o->s, NULL, wr_cli_pipe_done, NULL);
+        wr_cli_open_free(o);
+        return;
+    }
+    wr_log_warn("tunnel %s: cannot connect to %s: %s", o->t->name, o->t->local,
+                evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    bufferevent_free(bev);
+    wr_mux_stream_reset(o->s, WR_RST_CONNECT);
+    wr_mux_stream_close(o->s);
+    wr_cli_open_free(o);
+}
+
+static void wr_cli_open_event(wr_mux_stream_t *s, int ev, void *arg)
+{
+    wr_cli_open_t *o = arg;
+
+    if (o->bev)
+        bufferevent_free(o->bev);
+    wr_mux_stream_close(s);
+    wr_cli_open_free(o);
+}
+
+/* The first bytes of a stream the server opened: the OPEN message. */
+static void wr_cli_open_read(wr_mux_stream_t *s, void *arg)
+{
+    wr_cli_open_t *o = arg;
+    wr_ctl_msg_t *msg;
+    wr_addr_t a;
+    char why[160];
+    int rc;
+
+    if (o->bev != NULL)
+        return; /* connecting: the rest waits in the stream */
+    wr_mux_stream_read(s, o->head, SIZE_MAX);
+    msg = malloc(sizeof(*msg));
+    if (msg == NULL)
+        return;
+    rc = wr_ctl_decode(o->head, msg, why, sizeof(why));
+    if (rc == 1 && !wr_mux_stream_eof(s)) {
+        free(msg);
+        return;
+    }
+    if (rc != 0 || msg->type != WR_CTL_OPEN) {
+        wr_log_warn("stream %u: bad OPEN: %s", wr_mux_stream_id(s),
+                    rc < 0 ? why : "incomplete or wrong message");
+        goto refuse;
+    }
+    for (size_t i = 0; i < wr_cli.conf->ntunnels; i++) {
+        if (strcmp(wr_cli.conf->tunnels[i].name, msg->tunnel) == 0)
+            o->t = &wr_cli.conf->tunnels[i];
+    }
+    if (o->t == NULL) {
+        wr_log_warn("stream %u: unknown tunnel '%s'", wr_mux_stream_id(s), msg->tunnel);
+        goto refuse;
+    }
+    wr_log_debug("tunnel %s: connection from %s", o->t->name, msg->peer);
+    if (wr_addr_parse(o->t->local, &a, why, sizeof(why)) != 0) {
+        wr_log_warn("tunnel %s: local address: %s", o->t->name, why);
+        goto refuse;
+    }
+    o->bev = bufferevent_socket_new(wr_cli.base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (o->bev == NULL)
+        goto refuse;
+    bufferevent_setcb(o->bev, NULL, NULL, wr_cli_local_event, o);
+    free(msg);
+    if (bufferevent_socket_connect(o->bev, (struct sockaddr *)&a.ss, (int)a.len) != 0) {
+        /* libevent reports an immediate failure through the event callback
+         * on some paths and by return value on others. */
+        wr_log_warn("tunnel %s: cannot connect to %s: %s", o->t->name, o->t->local,
+                    strerror(errno));
+        bufferevent_free(o->bev);
+        o->bev = NULL;
+        wr_mux_stream_reset(s, WR_RST_CONNECT);
+        wr_mux_stream_close(s);
+        wr_cli_open_free(o);
+    }
+    return;
+
+refuse:
+    free(msg);
+    wr_mux_stream_reset(s, WR_RST_REFUSED);
+    wr_mux_stream_close(s);
+    wr_cli_open_free(o);
+}
+
+static int wr_cli_accept(wr_mux_t *m, wr_mux_stream_t *s, void *arg)
+{
+    wr_cli_open_t *o = calloc(1, sizeof(*o));
+
+    if (o == NULL || (o->head = evbuffer_new()) == NULL) {
+        free(o);
+        return -1;
+    }
+    o->s = s;
+    wr_mux_stream_setcb(s, wr_cli_open_read, NULL, wr_cli_open_event, o);
+    return 0;
+}
+
+static void wr_cli_send(const wr_ctl_msg_t *msg)
+{
+    struct evbuffer *b = evbuffer_new();
+
+    if (b == NULL)
+        return;
+    if (wr_ctl_encode(b, msg) == 0 && wr_cli.ctl)
+        wr_mux_stream_write_buffer(wr_cli.ctl, b);
+    evbuffer_free(b);
+}
+
+static void wr_cli_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+    wr_ctl_msg_t msg;
+
+    /* The server answers each HEARTBEAT at once: one still unanswered two
+     * periods later means the server or the path is gone. */
+    if (wr_cli.hb_seq >= wr_cli.hb_acked + 2) {
+        wr_cli_session_end("server silent: no heartbeat answer within 2 periods");
+        return;
+    }
+    memset(&msg, 0, sizeof(msg));
+    msg.type = WR_CTL_HEARTBEAT;
+    msg.seq = ++wr_cli.hb_seq;
+    wr_cli_send(&msg);
+}
+
+static void wr_cli_welcome(const wr_ctl_msg_t *msg)
+{
+    struct timeval tv = {(time_t)(wr_cli.conf->heartbeat_ms / 1000),
+                         (suseconds_t)(wr_cli.conf->heartbeat_ms % 1000) * 1000};
+
+    wr_cli.welcomed = 1;
+    wr_cli.attempt = 0;
+    wr_cli.hb_seq = wr_cli.hb_acked = 0;
+    wr_cli.retry_after_ms = 0;
+    for (size_t i = 0; i < msg->ntunnels; i++) {
+        const char *local = "?";
+        for (size_t j = 0; j < wr_cli.conf->ntunnels; j++) {
+            if (strcmp(wr_cli.conf->tunnels[j].name, msg->tunnels[i].name) == 0)
+                local = wr_cli.conf->tunnels[j].local;
+        }
+        /* One line per tunnel, on stdout: what a person or a script wants. */
+        printf("tunnel %s: tcp://%s:%u -> %s\n", msg->tunnels[i].name, wr_cli.server_host,
+               msg->tunnels[i].port, local);
+    }
+    fflush(stdout);
+    if (msg->heartbeat_ms >= 100) {
+        tv.tv_sec = msg->heartbeat_ms / 1000;
+        tv.tv_usec = (suseconds_t)(msg->heartbeat_ms % 1000) * 1000;
+    }
+    event_add(wr_cli.heartbeat, &tv);
+}
+
+static void wr_cli_ctl_read(wr_mux_stream_t *s, void *arg)
+{
+    wr_ctl_msg_t *msg = malloc(sizeof(*msg));
+    char why[160];
+
+    wr_mux_stream_read(s, wr_cli.ctlbuf, SIZE_MAX);
+    if (msg == NULL)
+        return;
+    for (;;) {
+        int rc = wr_ctl_decode(wr_cli.ctlbuf, msg, why, sizeof(why));
+        if (rc == 1)
+            break;
+        if (rc < 0) {
+            free(msg);
+            wr_cli_session_end(why);
+            return;
+        }
+        if (msg->type == WR_CTL_WELCOME) {
+            wr_cli_welcome(msg);
+        } else if (msg->type == WR_CTL_REFUSE) {
+            fprintf(stderr, "warren: server refused: %s: %s\n", wr_refuse_name(msg->code),
+                    msg->text);
+            if (!wr_refuse_retryable(msg->code)) {
+                wr_cli.exit_code = 1;
+                wr_cli.stopping = 1;
+                free(msg);
+                wr_cli_session_end(NULL);
+                event_base_loopexit(wr_cli.base, NULL);
+                return;
+            }
+            wr_cli.retry_after_ms = msg->retry_after_ms;
+        } else if (msg->type == WR_CTL_HEARTBEAT_ACK) {
+            if (msg->seq <= wr_cli.hb_seq && msg->seq > wr_cli.hb_acked)
+                wr_cli.hb_acked = msg->seq;
+        } else if (msg->type == WR_CTL_NOTICE) {
+            wr_log_info("server notice: %s (reconnect after %u ms)", msg->text,
+                        msg->retry_after_ms);
+            wr_cli.retry_after_ms = msg->retry_after_ms;
+        }
+    }
+    free(msg);
+    if (wr_mux_stream_eof(s))
+        wr_cli_session_end("control stream closed by the server");
+}
+
+static void wr_cli_ctl_event(wr_mux_stream_t *s, int ev, void *arg)
+{
+    wr_mux_stream_close(s);
+    wr_cli.ctl = NULL;
+}
+
+static void wr_cli_mux_closed(wr_mux_t *m, const char *reason, void *arg)
+{
+    wr_cli_session_end(reason);
+}
+
+static void wr_cli_start_mux(void)
+{
+    wr_mux_config_t mc = wr_cli.conf->rt.mux;
+    wr_mux_callbacks_t cbs = {.accept = wr_cli_accept, .closed = wr_cli_mux_closed};
+    struct bufferevent *bev = wr_cli.bev;
+    wr_ctl_msg_t *hello;
+
+    mc.is_server = 0;
+    mc.proto = WR_MUX_WARREN;
+    wr_cli.bev = NULL;
+    wr_cli.m = wr_mux_new(wr_cli.base, bev, &mc, &cbs, NULL);
+    if (wr_cli.m == NULL) {
+        wr_cli_session_end("cannot start the mux session");
+        return;
+    }
+    wr_cli.ctl = wr_mux_stream_open(wr_cli.m, WR_PRIO_CRITICAL);
+    hello = calloc(1, sizeof(*hello));
+    if (wr_cli.ctl == NULL || hello == NULL) {
+        free(hello);
+        wr_cli_session_end("cannot open the control stream");
+        return;
+    }
+    wr_mux_stream_setcb(wr_cli.ctl, wr_cli_ctl_read, NULL, wr_cli_ctl_event, NULL);
+    hello->type = WR_CTL_HELLO;
+    hello->version_min = WR_CTL_VERSION;
+    hello->version_max = WR_CTL_VERSION;
+    hello->token_len = strlen(wr_cli.conf->token);
+    memcpy(hello->token, wr_cli.conf->token, hello->token_len);
+    memcpy(hello->instance, wr_cli.instance, 16);
+    if (wr_cli.conf->name)
+        snprintf(hello->client_name, sizeof(hello->client_name), "%s", wr_cli.conf->name);
+    for (size_t i = 0; i < wr_cli.conf->ntunnels; i++) {
+        const wr_client_tunnel_conf_t *t = &wr_cli.conf->tunnels[i];
+        snprintf(hello->tunnels[i].name, sizeof(hello->tunnels[i].name), "%s", t->name);
+        hello->tunnels[i].type = WR_TUNNEL_TCP;
+        hello->tunnels[i].port = (uint16_t)t->remote_port;
+        hello->tunnels[i].priority = (uint8_t)t->priority;
+    }
+    hello->ntunnels = wr_cli.conf->ntunnels;
+    wr_cli_send(hello);
+    memset(hello->token, 0, sizeof(hello->token));
+    free(hello);
+}
+
+static void wr_cli_tls_event(struct bufferevent *bev, short what, void *arg)
+{
+    char why[200], msg[240];
+
+    if (what & BEV_EVENT_CONNECTED) {
+        wr_cli_start_mux();
+        return;
+    }
+    wr_tls_error(bev, why, sizeof(why));
+    snprintf(msg, sizeof(msg), "TLS handshake failed: %s", why);
+    wr_cli_session_end(msg);
+}
+
+static void wr_cli_connect(evutil_socket_t unused, short what, void *arg)
+{
+    int fd = wr_connect(&wr_cli.server_addr, 5000);
+    char msg[240];
+
+    if (fd == -1) {
+        snprintf(msg, sizeof(msg), "cannot connect: %s", strerror(errno));
+        wr_cli_session_end(msg);
+        return;
+    }
+    wr_sock_tune(fd, 128 * 1024);
+    if (wr_cli.tls != NULL) {
+        const char *name = wr_cli.conf->tls_server_name ? wr_cli.conf->tls_server_name
+                                                         : wr_cli.server_host;
+        wr_cli.bev = wr_tls_connect(wr_cli.tls, wr_cli.base, fd, name);
+        if (wr_cli.bev == NULL) {
+            wr_cli_session_end("cannot start TLS");
+            return;
+        }
+        bufferevent_setcb(wr_cli.bev, NULL, NULL, wr_cli_tls_event, NULL);
+        bufferevent_enable(wr_cli.bev, EV_READ | EV_WRITE);
+        return;
+    }
+    wr_cli.bev = bufferevent_socket_new(wr_cli.base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (wr_cli.bev == NULL) {
+        close(fd);
+        wr_cli_session_end("out of memory");
+        return;
+    }
+    wr_cli_start_mux();
+}
+
+/* Exponential backoff with full jitter: a random delay in [0, min(max,
+ * initial * 2^attempt)], never below the server's retry-after. */
+static void wr_cli_schedule(void)
+{
+    uint64_t cap = wr_cli.conf->backoff_initial_ms, delay;
+    struct timeval tv;
+
+    for (unsigned i = 0; i < wr_cli.attempt && cap < wr_cli.conf->backoff_max_ms; i++)
+        cap *= 2;
+    if (cap > wr_cli.conf->backoff_max_ms)
+        cap = wr_cli.conf->backoff_max_ms;
+    delay = (uint64_t)arc4random_uniform((uint32_t)cap + 1);
+    if (delay < wr_cli.retry_after_ms)
+        delay = wr_cli.retry_after_ms;
+    wr_cli.attempt++;
+    wr_cli.retry_after_ms = 0;
+    wr_log_info("reconnecting in %llu ms", (unsigned long long)delay);
+    tv.tv_sec = (time_t)(delay / 1000);
+    tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
+    event_add(wr_cli.retry, &tv);
+}
+
+static void wr_cli_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    wr_log_info("signal %d: stopping", (int)sig);
+    wr_cli.stopping = 1;
+    event_base_loopexit(wr_cli.base, NULL);
+}
+
+int wr_client_run(wr_client_conf_t *c)
+{
+    char why[256];
+    const char *colon;
+    int urandom;
+
+    memset(&wr_cli, 0, sizeof(wr_cli));
+    wr_cli.conf = c;
+    if (wr_addr_parse(c->server, &wr_cli.server_addr, why, sizeof(why)) != 0) {
+        wr_log_error("server address: %s", why);
+        return 1;
+    }
+    colon = strrchr(c->server, ':');
+    snprintf(wr_cli.server_host, sizeof(wr_cli.server_host), "%.*s",
+             (int)(colon ? colon - c->server : (long)strlen(c->server)), c->server);
+    if (wr_cli.server_host[0] == '[') {
+        memmove(wr_cli.server_host, wr_cli.server_host + 1, strlen(wr_cli.server_host));
+        wr_cli.server_host[strcspn(wr_cli.server_host, "]")] = '\0';
+    }
+    for (size_t i = 0; i < c->ntunnels; i++) {
+        wr_addr_t a;
+        if (wr_addr_parse(c->tunnels[i].local, &a, why, sizeof(why)) != 0) {
+            wr_log_error("tunnel %s: local address: %s", c->tunnels[i].name, why);
+            return 1;
+        }
+    }
+    if (c->tls) {
+        if (c->tls_insecure)
+            wr_log_warn("--tls-insecure: the server's certificate is NOT verified; anyone on the "
+                        "path can impersonate it");
+        wr_cli.tls = wr_tls_client_new(c->tls_ca, c->tls_cert, c->tls_key, c->tls_insecure, why,
+                                       sizeof(why));
+        if (wr_cli.tls == NULL) {
+            wr_log_error("%s", why);
+            return 1;
+        }
+    }
+    urandom = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (urandom == -1 || read(urandom, wr_cli.instance, 16) != 16)
+        arc4random_buf(wr_cli.instance, 16);
+    if (urandom != -1)
+        close(urandom);
+    wr_cli.base = event_base_new();
+    wr_cli.ctlbuf = evbuffer_new();
+    wr_cli.retry = event_new(wr_cli.base, -1, 0, wr_cli_connect, NULL);
+    wr_cli.heartbeat = event_new(wr_cli.base, -1, EV_PERSIST, wr_cli_heartbeat, NULL);
+    wr_cli.sigint = evsignal_new(wr_cli.base, SIGINT, wr_cli_on_signal, NULL);
+    wr_cli.sigterm = evsignal_new(wr_cli.base, SIGTERM, wr_cli_on_signal, NULL);
+    if (wr_cli.base && wr_cli.ctlbuf && wr_cli.retry && wr_cli.heartbeat && wr_cli.sigint &&
+        wr_cli.sigterm && event_add(wr_cli.sigint, NULL) == 0 &&
+        event_add(wr_cli.sigterm, NULL) == 0) {
+        wr_log_info("warren client: server %s%s, %zu tunnel(s)", c->server,
+                    wr_cli.tls ? " (TLS 1.3)" : "", c->ntunnels);
+        event_active(wr_cli.retry, EV_TIMEOUT, 0);
+        event_base_dispatch(wr_cli.base);
+    } else {
+        wr_cli.exit_code = 1;
+    }
+    wr_cli.stopping = 1;
+    wr_cli_session_end(NULL);
+    if (wr_cli.retry)
+        event_free(wr_cli.retry);
+    if (wr_cli.heartbeat)
+        event_free(wr_cli.heartbeat);
+    if (wr_cli.sigint)
+        event_free(wr_cli.sigint);
+    if (wr_cli.sigterm)
+        event_free(wr_cli.sigterm);
+    if (wr_cli.ctlbuf)
+        evbuffer_free(wr_cli.ctlbuf);
+    if (wr_cli.base)
+        event_base_free(wr_cli.base);
+    wr_tls_free(wr_cli.tls);
+    return wr_cli.exit_code;
+}

@@ -1,0 +1,55 @@
+/*
+ * wr_client: `warren client`. Dials the server (plain TCP or TLS 1.3, with
+ * a client certificate for mTLS), says HELLO with its token and tunnels,
+ * and for every stream the server opens connects to the tunnel's local
+ * address and splices the two. Reconnects with exponential backoff and full
+ * jitter, honouring the server's retry-after.
+ *
+ * The client is one thread with one event loop: it carries one session.
+ */
+#ifndef WR_CLIENT_H
+#define WR_CLIENT_H
+
+#include <stdint.h>
+
+#include "wr_cfg.h"
+#include "wr_conf.h"
+#include "wr_ctl.h"
+
+typedef struct {
+    const char *name;
+    const char *local; /* "127.0.0.1:5432" */
+    int64_t remote_port;
+    int priority; /* wr_prio_t */
+    int type;     /* 0: tcp */
+} wr_client_tunnel_conf_t;
+
+typedef struct {
+    const char *server;
+    const char *token;
+    const char *token_file;
+    const char *name;
+    int tls;
+    const char *tls_ca, *tls_cert, *tls_key, *tls_server_name;
+    int tls_insecure;
+    uint64_t backoff_initial_ms, backoff_max_ms;
+    uint64_t heartbeat_ms;
+    wr_client_tunnel_conf_t tunnels[WR_CTL_MAX_TUNNELS];
+    size_t ntunnels;
+    wr_cfg_t rt;
+    char token_buf[WR_CTL_TOKEN_MAX + 1];
+} wr_client_conf_t;
+
+void wr_client_conf_default(wr_client_conf_t *c);
+
+/* Apply a client.yaml tree. 0, or -1 with err. */
+int wr_client_conf_apply(const wr_conf_node_t *root, wr_client_conf_t *c, wr_conf_err_t *err);
+
+/* Flags and WARREN_* variables over the file (argv after "client").
+ * 0, 1 on error (printed), 2 after --help. *conf keeps strings alive. */
+int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, void **conf);
+
+/* Run until a signal (0) or a refusal that retrying cannot fix (1). */
+int wr_client_run(wr_client_conf_t *c);
+
+#endif
