@@ -1,10 +1,13 @@
 /*
  * warren: command-line entry point.
  *
- *   warren version            print the version
- *   warren -t -c FILE         check a configuration file and exit 0/1
- *   warren server|client ...  the tunnel ends (not in this build yet)
+ *   warren version                 print the version
+ *   warren -t -c FILE              check a configuration file and exit 0/1
+ *   warren server [-c FILE] ...    the public end (modules/wr_server.c)
+ *   warren client [-c FILE] ...    the private end (modules/wr_client.c)
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,26 +15,32 @@
 #include "wr_cfg.h"
 #include "wr_conf.h"
 #include "wr_log.h"
+#include "wr_client.h"
+#include "wr_server.h"
 #include "wr_version.h"
 
 static void wr_main_usage(FILE *f)
 {
-    fprintf(f, "usage: warren version\n"
+    fprintf(f, "usage: warren server [-c server.yaml] [options]   (warren server --help)\n"
+               "       warren client [-c client.yaml] [options]   (warren client --help)\n"
                "       warren -t -c FILE     check a configuration file and exit\n"
-               "       warren --help\n"
-               "\n"
-               "The tunnel server and client ('warren server', 'warren client') are not part\n"
-               "of this build yet; the multiplexer they run on can be exercised with the\n"
-               "t/tools/muxpeer program (see docs/protocol.md).\n");
+               "       warren version\n");
 }
 
-/* Load FILE and apply the runtime schema; print the first error. */
+/* A client file names a server or tunnels; anything else is a server's. */
+static int wr_main_is_client(const wr_conf_node_t *root)
+{
+    return root != NULL && wr_conf_node_kind(root) == WR_CONF_NODE_MAP &&
+           (wr_conf_map_get(root, "tunnels") != NULL || wr_conf_map_get(root, "server") != NULL ||
+            wr_conf_map_get(root, "token_file") != NULL);
+}
+
+/* Load FILE and apply the server or client schema; print the first error. */
 static int wr_main_check(const char *path)
 {
     wr_conf_err_t err;
     wr_conf_t *conf;
-    wr_cfg_t cfg;
-    int rc;
+    int rc, client;
 
     memset(&err, 0, sizeof(err));
     conf = wr_conf_load(path, &err);
@@ -39,14 +48,82 @@ static int wr_main_check(const char *path)
         fprintf(stderr, "warren: %s\n", err.msg);
         return 1;
     }
-    wr_cfg_default(&cfg);
-    rc = wr_cfg_apply(wr_conf_root(conf), &cfg, &err);
+    client = wr_main_is_client(wr_conf_root(conf));
+    rc = -1;
+    snprintf(err.msg, sizeof(err.msg), "out of memory");
+    if (client) {
+        wr_client_conf_t *c = malloc(sizeof(*c));
+        if (c != NULL) {
+            wr_client_conf_default(c);
+            rc = wr_client_conf_apply(wr_conf_root(conf), c, &err);
+        }
+        free(c);
+    } else {
+        wr_server_conf_t *s = malloc(sizeof(*s));
+        if (s != NULL) {
+            wr_server_conf_default(s);
+            rc = wr_server_conf_apply(wr_conf_root(conf), s, &err);
+        }
+        free(s);
+    }
     if (rc != 0)
         fprintf(stderr, "warren: %s\n", err.msg);
     else
-        printf("warren: %s: configuration ok\n", path);
+        printf("warren: %s: %s configuration ok\n", path, client ? "client" : "server");
     wr_conf_free(conf);
     return rc == 0 ? 0 : 1;
+}
+
+static int wr_main_log(const wr_cfg_t *rt)
+{
+    const char *file = rt->log_file;
+
+    if (file != NULL && strcmp(file, "stderr") == 0)
+        file = NULL;
+    if (wr_log_open(file, (wr_log_level_t)rt->log_level) != 0) {
+        fprintf(stderr, "warren: cannot open log file '%s': %s\n", file, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int wr_main_server(int argc, char **argv)
+{
+    wr_server_conf_t *c = malloc(sizeof(*c));
+    void *conf = NULL;
+    int rc;
+
+    if (c == NULL)
+        return 1;
+    rc = wr_server_conf_load(argc, argv, c, &conf);
+    if (rc == 0)
+        rc = wr_main_log(&c->rt) == 0 ? wr_server_run(c) : 1;
+    else if (rc == 2)
+        rc = 0;
+    wr_conf_free(conf);
+    free(c);
+    wr_log_close();
+    return rc;
+}
+
+static int wr_main_client(int argc, char **argv)
+{
+    wr_client_conf_t *c = malloc(sizeof(*c));
+    void *conf = NULL;
+    int rc;
+
+    if (c == NULL)
+        return 1;
+    rc = wr_client_conf_load(argc, argv, c, &conf);
+    if (rc == 0)
+        rc = wr_main_log(&c->rt) == 0 ? wr_client_run(c) : 1;
+    else if (rc == 2)
+        rc = 0;
+    memset(c->token_buf, 0, sizeof(c->token_buf));
+    wr_conf_free(conf);
+    free(c);
+    wr_log_close();
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -67,10 +144,11 @@ int main(int argc, char **argv)
         wr_main_usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "server") == 0 || strcmp(argv[1], "client") == 0) {
-        fprintf(stderr, "warren: '%s' is not part of this build yet\n", argv[1]);
-        return 2;
-    }
+    signal(SIGPIPE, SIG_IGN);
+    if (strcmp(argv[1], "server") == 0)
+        return wr_main_server(argc - 1, argv + 1);
+    if (strcmp(argv[1], "client") == 0)
+        return wr_main_client(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-t") == 0) {
             test = 1;
