@@ -25,7 +25,7 @@ workers: 2
 mux:
   stream_windw: 128k
 Y
-check top_unknown "1:1: unknown key 'wokers' at the top level (expected one of: workers, log, mux)" <<'Y'
+check top_unknown "1:1: unknown key 'wokers' at the top level (expected one of: listen, tcp_bind, tcp_ports, tokens, tls, handshake_timeout, heartbeat, drain_timeout, workers, log, mux)" <<'Y'
 wokers: 2
 Y
 check bad_int "1:10: 'workers' expects an integer from 0 to 64, got \"lots\"" <<'Y'
@@ -51,6 +51,30 @@ check syntax "3:1: YAML syntax error: could not find expected ':' (while scannin
 mux:
 bad
 Y
+check ports "1:12: 'tcp_ports' expects a range LOW-HIGH within 1-65535, got \"9-1\"" <<'Y'
+tcp_ports: 9-1
+Y
+check token_hex "2:5: 'tokens' entries are SHA-256 digests: 64 hex digits (printf %s TOKEN | sha256sum)" <<'Y'
+tokens:
+  - not-a-digest
+Y
+check client_tunnel "3:5: missing required key 'local' in 'tunnels[0]'" <<'Y'
+server: 127.0.0.1:7835
+tunnels:
+  - name: db
+    remote_port: 20001
+Y
+check client_port "5:18: 'tunnels[0].remote_port' expects an integer from 1 to 65535, got \"70000\"" <<'Y'
+server: 127.0.0.1:7835
+tunnels:
+  - name: db
+    local: 127.0.0.1:5432
+    remote_port: 70000
+Y
+for f in server client warren; do
+    "$WARREN" -t -c "$WR_TOP/conf/$f.yaml" >"$TMPD/$f.out" 2>&1 || fail "conf/$f.yaml: $(cat "$TMPD/$f.out")"
+done
+grep -q "client configuration ok" "$TMPD/client.out" || fail "conf/client.yaml not read as a client file"
 out=$("$WARREN" -t -c "$TMPD/missing.yaml" 2>&1)
 [ $? -eq 1 ] || fail "missing file: wrong exit"
 [ "$out" = "warren: $TMPD/missing.yaml: cannot open: No such file or directory" ] || fail "missing file: $out"
