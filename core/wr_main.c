@@ -100,6 +100,7 @@ static int wr_main_server(int argc, char **argv)
         rc = wr_main_log(&c->rt) == 0 ? wr_server_run(c) : 1;
     else if (rc == 2)
         rc = 0;
+    wr_opt_free(&c->args);
     wr_conf_free(conf);
     free(c);
     wr_log_close();
@@ -120,6 +121,7 @@ static int wr_main_client(int argc, char **argv)
     else if (rc == 2)
         rc = 0;
     memset(c->token_buf, 0, sizeof(c->token_buf));
+    wr_opt_free(&c->args);
     wr_conf_free(conf);
     free(c);
     wr_log_close();

@@ -20,6 +20,7 @@
 
 #include "wr_frame.h"
 #include "wr_log.h"
+#include "wr_opt.h"
 #include "wr_mux.h"
 #include "wr_net.h"
 #include "wr_pipe.h"
@@ -146,7 +147,8 @@ static void wr_client_usage(FILE *f)
             "      --tls-cert FILE      client certificate (mTLS) ...\n"
             "      --tls-key FILE       ... and its key\n"
             "      --tls-insecure       do not verify the server (warns)\n"
-            "      --log-level L        error, warn, info, debug\n");
+            "      --log-level L        error, warn, info, debug\n"
+               "Every option --foo-bar may also be set as WARREN_FOO_BAR (the flag wins).\n");
 }
 
 /* Read a token without echo from the terminal. */
@@ -213,7 +215,7 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, void **confp
         {0, 0, 0, 0},
     };
     static char quick_name[32];
-    const char *file = NULL, *local = NULL, *qname = NULL, *env = getenv("WARREN_TOKEN");
+    const char *file, *local = NULL, *qname = NULL;
     int64_t rport = 0;
     wr_conf_err_t err;
     wr_conf_t *conf;
@@ -222,10 +224,12 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, void **confp
     wr_client_conf_default(c);
     *confp = NULL;
     optind = 1;
-    for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
-            file = argv[i + 1];
-    }
+    /* WARREN_* variables become options ahead of the real ones. */
+    if (wr_opt_env(opts, argc, argv, &c->args) != 0)
+        return 1;
+    argc = c->args.argc;
+    argv = c->args.argv;
+    file = wr_opt_config(argc, argv);
     if (file != NULL) {
         memset(&err, 0, sizeof(err));
         conf = wr_conf_load(file, &err);
@@ -236,8 +240,6 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, void **confp
         }
         *confp = conf;
     }
-    if (env != NULL && env[0] != '\0')
-        c->token = env;
     while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'c':
@@ -246,7 +248,7 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, void **confp
             c->server = optarg;
             break;
         case 't':
-            c->token = optarg;
+            c->token = optarg[0] != '\0' ? optarg : NULL; /* empty: none given */
             break;
         case 'l':
             local = optarg;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "wr_cfg.h"
+#include "wr_opt.h"
 #include "wr_conf.h"
 #include "wr_ctl.h"
 
@@ -38,6 +39,7 @@ typedef struct {
     size_t ntunnels;
     wr_cfg_t rt;
     char token_buf[WR_CTL_TOKEN_MAX + 1];
+    wr_argv_t args;        /* the command line with WARREN_* options */
 } wr_client_conf_t;
 
 void wr_client_conf_default(wr_client_conf_t *c);

@@ -36,6 +36,7 @@
 #include "wr_ctl.h"
 #include "wr_frame.h"
 #include "wr_log.h"
+#include "wr_opt.h"
 #include "wr_mux.h"
 #include "wr_net.h"
 #include "wr_pipe.h"
@@ -192,7 +193,8 @@ static void wr_server_usage(FILE *f)
                "      --tls-key FILE      ... and its key\n"
                "      --tls-ca FILE       require client certificates from this CA (mTLS)\n"
                "      --workers N         worker threads (default: one per CPU)\n"
-               "      --log-level L       error, warn, info, debug\n");
+               "      --log-level L       error, warn, info, debug\n"
+               "Every option --foo-bar may also be set as WARREN_FOO_BAR (the flag wins).\n");
 }
 
 int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, void **confp)
@@ -205,7 +207,7 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, void **confp
         {"workers", required_argument, 0, 'w'},  {"log-level", required_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
-    const char *file = NULL, *token = getenv("WARREN_TOKEN");
+    const char *file, *token = NULL;
     wr_conf_err_t err;
     wr_conf_t *conf = NULL;
     int ch;
@@ -214,10 +216,12 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, void **confp
     *confp = NULL;
     optind = 1;
     /* First pass: the file, so that flags override it. */
-    for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
-            file = argv[i + 1];
-    }
+    /* WARREN_* variables become options ahead of the real ones. */
+    if (wr_opt_env(opts, argc, argv, &c->args) != 0)
+        return 1;
+    argc = c->args.argc;
+    argv = c->args.argv;
+    file = wr_opt_config(argc, argv);
     if (file != NULL) {
         memset(&err, 0, sizeof(err));
         conf = wr_conf_load(file, &err);
@@ -247,7 +251,7 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, void **confp
             }
             break;
         case 't':
-            token = optarg;
+            token = optarg[0] != '\0' ? optarg : NULL;
             break;
         case 'C':
             c->tls_cert = optarg;

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "wr_cfg.h"
+#include "wr_opt.h"
 #include "wr_conf.h"
 
 #define WR_SERVER_MAX_TOKENS 64
@@ -30,6 +31,7 @@ typedef struct {
     uint32_t heartbeat_ms; /* told to clients */
     uint32_t drain_ms;     /* SIGTERM: how long open streams may finish */
     wr_cfg_t rt;           /* workers, log, mux */
+    wr_argv_t args;        /* the command line with WARREN_* options */
 } wr_server_conf_t;
 
 /* Defaults: listen 0.0.0.0:7835, tcp_bind 0.0.0.0, ports 20000-20099, no

@@ -78,4 +78,21 @@ grep -q "client configuration ok" "$TMPD/client.out" || fail "conf/client.yaml n
 out=$("$WARREN" -t -c "$TMPD/missing.yaml" 2>&1)
 [ $? -eq 1 ] || fail "missing file: wrong exit"
 [ "$out" = "warren: $TMPD/missing.yaml: cannot open: No such file or directory" ] || fail "missing file: $out"
+
+# WARREN_* variables stand for flags: they override the file, and a flag on
+# the command line overrides them.
+printf 'tcp_ports: 20000-20010\n' >"$TMPD/env.yaml"
+out=$(WARREN_TCP_PORTS=bad "$WARREN" server -c "$TMPD/env.yaml" 2>&1)
+[ $? -eq 1 ] || fail "WARREN_TCP_PORTS=bad: wrong exit"
+[ "$out" = "warren: --tcp-ports expects LOW-HIGH within 1-65535, got 'bad'" ] ||
+    fail "WARREN_TCP_PORTS=bad did not override the file: $out"
+out=$(WARREN_TCP_PORTS=bad "$WARREN" server -c "$TMPD/env.yaml" --tcp-ports 9-1 2>&1)
+[ "$out" = "warren: --tcp-ports expects LOW-HIGH within 1-65535, got '9-1'" ] ||
+    fail "the flag did not win over WARREN_TCP_PORTS: $out"
+out=$(WARREN_TLS=maybe "$WARREN" client --local-addr 127.0.0.1:1 --remote-port 20001 2>&1)
+[ $? -eq 1 ] || fail "WARREN_TLS=maybe: wrong exit"
+[ "$out" = "warren: WARREN_TLS expects true or false, got 'maybe'" ] || fail "WARREN_TLS=maybe: $out"
+out=$(WARREN_LOCAL_ADDR=127.0.0.1:1 WARREN_TOKEN= timeout 10 "$WARREN" client --remote-port 20001 </dev/null 2>&1)
+[ "$out" = "warren: no token: give --token, WARREN_TOKEN, token_file: or type it at the prompt" ] ||
+    fail "WARREN_LOCAL_ADDR not taken as --local-addr: $out"
 echo ok
