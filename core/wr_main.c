@@ -90,7 +90,7 @@ static int wr_main_log(const wr_cfg_t *rt)
 static int wr_main_server(int argc, char **argv)
 {
     wr_server_conf_t *c = malloc(sizeof(*c));
-    void *conf = NULL;
+    wr_conf_t *conf = NULL;
     int rc;
 
     if (c == NULL)
@@ -110,7 +110,7 @@ static int wr_main_server(int argc, char **argv)
 static int wr_main_client(int argc, char **argv)
 {
     wr_client_conf_t *c = malloc(sizeof(*c));
-    void *conf = NULL;
+    wr_conf_t *conf = NULL;
     int rc;
 
     if (c == NULL)

@@ -132,3 +132,26 @@ const char *wr_opt_config(int argc, char **argv)
     }
     return file;
 }
+
+int wr_opt_begin(const struct option *opts, int argc, char **argv, wr_argv_t *out,
+                 wr_opt_apply_fn apply, void *conf, wr_conf_t **loaded)
+{
+    const char *file;
+    wr_conf_err_t err;
+
+    *loaded = NULL;
+    if (wr_opt_env(opts, argc, argv, out) != 0)
+        return -1;
+    file = wr_opt_config(out->argc, out->argv);
+    if (file == NULL)
+        return 0;
+    memset(&err, 0, sizeof(err));
+    *loaded = wr_conf_load(file, &err);
+    if (*loaded == NULL || apply(wr_conf_root(*loaded), conf, &err) != 0) {
+        fprintf(stderr, "warren: %s\n", err.msg);
+        wr_conf_free(*loaded);
+        *loaded = NULL;
+        return -1;
+    }
+    return 0;
+}

@@ -13,6 +13,8 @@
 
 #include <getopt.h>
 
+#include "wr_conf.h"
+
 typedef struct {
     int argc;
     char **argv; /* argv[0], the environment's options, then the real ones */
@@ -25,6 +27,15 @@ typedef struct {
  * or out of memory). The strings live until wr_opt_free(). */
 int wr_opt_env(const struct option *opts, int argc, char **argv, wr_argv_t *out);
 void wr_opt_free(wr_argv_t *a);
+
+/* The usual start of a subcommand: out = argv with the WARREN_* options,
+ * then the file named by -c (if any) loaded and applied to conf through
+ * apply, so that the options parsed from out afterwards override it.
+ * 0, or -1 with the error on stderr. *loaded (NULL when no file) and out
+ * must live as long as conf, whose strings point into them. */
+typedef int (*wr_opt_apply_fn)(const wr_conf_node_t *root, void *conf, wr_conf_err_t *err);
+int wr_opt_begin(const struct option *opts, int argc, char **argv, wr_argv_t *out,
+                 wr_opt_apply_fn apply, void *conf, wr_conf_t **loaded);
 
 /* The value of -c FILE, --config FILE or --config=FILE in argv, or NULL. */
 const char *wr_opt_config(int argc, char **argv);

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/thread.h>
@@ -544,4 +545,19 @@ int wr_worker_at_stop(wr_worker_t *w, wr_worker_fn fn, void *arg)
     a->next = w->at_stop;
     w->at_stop = a;
     return 0;
+}
+
+void wr_workers_accept(wr_workers_t *ws, int lfd, wr_handoff_cb cb, void *arg)
+{
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd == -1) {
+            /* EMFILE and friends leave the connection queued: logged, and
+             * retried on the next readiness. */
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                wr_log_warn("accept: %s", strerror(errno));
+            return;
+        }
+        wr_worker_handoff(wr_workers_next(ws), fd, NULL, cb, arg);
+    }
 }

@@ -64,6 +64,12 @@ wr_worker_t *wr_worker_current(void);
 int wr_worker_handoff(wr_worker_t *to, int fd, struct evbuffer *preread, wr_handoff_cb cb,
                       void *arg);
 
+/* Accept what is pending on the non-blocking listener lfd (up to 64
+ * connections per call, so one busy listener cannot starve the loop) and
+ * hand each, round-robin, to a worker: cb(worker, fd, preread, arg). For an
+ * event callback on the listener. Any thread. */
+void wr_workers_accept(wr_workers_t *ws, int lfd, wr_handoff_cb cb, void *arg);
+
 /* Run fn(to, arg) on worker `to`'s thread. Any thread. 0 or -1 (worker
  * stopping or out of memory; fn is then not called). */
 int wr_worker_call(wr_worker_t *to, wr_worker_fn fn, void *arg);

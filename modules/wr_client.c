@@ -195,7 +195,12 @@ static int wr_client_read_token_file(wr_client_conf_t *c)
     return 0;
 }
 
-int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, void **confp)
+static int wr_client_conf_apply_any(const wr_conf_node_t *root, void *c, wr_conf_err_t *err)
+{
+    return wr_client_conf_apply(root, c, err);
+}
+
+int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **confp)
 {
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
@@ -215,31 +220,16 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, void **confp
         {0, 0, 0, 0},
     };
     static char quick_name[32];
-    const char *file, *local = NULL, *qname = NULL;
+    const char *local = NULL, *qname = NULL;
     int64_t rport = 0;
-    wr_conf_err_t err;
-    wr_conf_t *conf;
     int ch;
 
     wr_client_conf_default(c);
-    *confp = NULL;
     optind = 1;
-    /* WARREN_* variables become options ahead of the real ones. */
-    if (wr_opt_env(opts, argc, argv, &c->args) != 0)
+    if (wr_opt_begin(opts, argc, argv, &c->args, wr_client_conf_apply_any, c, confp) != 0)
         return 1;
     argc = c->args.argc;
     argv = c->args.argv;
-    file = wr_opt_config(argc, argv);
-    if (file != NULL) {
-        memset(&err, 0, sizeof(err));
-        conf = wr_conf_load(file, &err);
-        if (conf == NULL || wr_client_conf_apply(wr_conf_root(conf), c, &err) != 0) {
-            fprintf(stderr, "warren: %s\n", err.msg);
-            wr_conf_free(conf);
-            return 1;
-        }
-        *confp = conf;
-    }
     while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'c':

@@ -49,7 +49,7 @@ int wr_client_conf_apply(const wr_conf_node_t *root, wr_client_conf_t *c, wr_con
 
 /* Flags and WARREN_* variables over the file (argv after "client").
  * 0, 1 on error (printed), 2 after --help. *conf keeps strings alive. */
-int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, void **conf);
+int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **conf);
 
 /* Run until a signal (0) or a refusal that retrying cannot fix (1). */
 int wr_client_run(wr_client_conf_t *c);

@@ -197,7 +197,12 @@ static void wr_server_usage(FILE *f)
                "Every option --foo-bar may also be set as WARREN_FOO_BAR (the flag wins).\n");
 }
 
-int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, void **confp)
+static int wr_server_conf_apply_any(const wr_conf_node_t *root, void *c, wr_conf_err_t *err)
+{
+    return wr_server_conf_apply(root, c, err);
+}
+
+int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **confp)
 {
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},   {"bind", required_argument, 0, 'b'},
@@ -207,31 +212,15 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, void **confp
         {"workers", required_argument, 0, 'w'},  {"log-level", required_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
-    const char *file, *token = NULL;
-    wr_conf_err_t err;
-    wr_conf_t *conf = NULL;
+    const char *token = NULL;
     int ch;
 
     wr_server_conf_default(c);
-    *confp = NULL;
     optind = 1;
-    /* First pass: the file, so that flags override it. */
-    /* WARREN_* variables become options ahead of the real ones. */
-    if (wr_opt_env(opts, argc, argv, &c->args) != 0)
+    if (wr_opt_begin(opts, argc, argv, &c->args, wr_server_conf_apply_any, c, confp) != 0)
         return 1;
     argc = c->args.argc;
     argv = c->args.argv;
-    file = wr_opt_config(argc, argv);
-    if (file != NULL) {
-        memset(&err, 0, sizeof(err));
-        conf = wr_conf_load(file, &err);
-        if (conf == NULL || wr_server_conf_apply(wr_conf_root(conf), c, &err) != 0) {
-            fprintf(stderr, "warren: %s\n", err.msg);
-            wr_conf_free(conf);
-            return 1;
-        }
-        *confp = conf;
-    }
     while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         int64_t n;
         switch (ch) {
@@ -1006,15 +995,7 @@ static wr_srv_main_t wr_srv_main;
 
 static void wr_srv_on_accept(evutil_socket_t lfd, short what, void *arg)
 {
-    for (int i = 0; i < 64; i++) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd == -1) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                wr_log_warn("accept: %s", strerror(errno));
-            return;
-        }
-        wr_worker_handoff(wr_workers_next(wr_srv.ws), fd, NULL, wr_srv_session_start, NULL);
-    }
+    wr_workers_accept(wr_srv.ws, lfd, wr_srv_session_start, NULL);
 }
 
 static void wr_srv_tick(evutil_socket_t fd, short what, void *arg)

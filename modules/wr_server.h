@@ -46,7 +46,7 @@ int wr_server_conf_apply(const wr_conf_node_t *root, wr_server_conf_t *c, wr_con
  * arguments after "server"; -c FILE is read first. Returns 0, 1 for a usage
  * or config error (printed), 2 after --help. conf (owned by the caller,
  * freed with wr_conf_free) keeps the strings alive. */
-int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, void **conf);
+int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **conf);
 
 /* Run until SIGINT/SIGTERM: drain, then return 0; 1 if it could not start. */
 int wr_server_run(const wr_server_conf_t *c);

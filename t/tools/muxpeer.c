@@ -625,15 +625,7 @@ static void mp_session_start(wr_worker_t *w, int fd, struct evbuffer *preread, v
 
 static void mp_on_accept(evutil_socket_t lfd, short what, void *arg)
 {
-    for (int i = 0; i < 64; i++) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd == -1) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                wr_log_warn("accept: %s", strerror(errno));
-            return;
-        }
-        wr_worker_handoff(wr_workers_next(workers), fd, NULL, mp_session_start, NULL);
-    }
+    wr_workers_accept(workers, lfd, mp_session_start, NULL);
 }
 
 static void mp_on_signal(evutil_socket_t sig, short what, void *arg)
