@@ -33,6 +33,8 @@ enum {
     WR_T_PRIORITY = 3, /* u8 */
     WR_T_PORT = 4,     /* u16 */
     WR_T_ADDRESS = 5,  /* string */
+    WR_T_SUBDOMAIN = 6, /* hostname label(s) */
+    WR_T_HOSTNAME = 7,  /* hostname */
 };
 
 /* --- writing ----------------------------------------------------------- */
@@ -95,7 +97,8 @@ static void wr_ctl_put_u32(wr_ctl_writer_t *w, uint8_t tag, uint32_t v)
 static void wr_ctl_put_tunnel(wr_ctl_writer_t *w, const wr_ctl_tunnel_t *t)
 {
     wr_ctl_writer_t sub;
-    uint8_t buf[3 + WR_CTL_NAME_MAX + 3 + 1 + 3 + 1 + 3 + 2 + 3 + WR_CTL_TEXT_MAX];
+    uint8_t buf[3 + WR_CTL_NAME_MAX + 3 + 1 + 3 + 1 + 3 + 2 + 3 + WR_CTL_TEXT_MAX + 3 +
+                WR_CTL_NAME_MAX + 3 + WR_CTL_TEXT_MAX];
 
     sub.buf = buf;
     sub.len = 0;
@@ -108,6 +111,10 @@ static void wr_ctl_put_tunnel(wr_ctl_writer_t *w, const wr_ctl_tunnel_t *t)
     wr_ctl_put_u16(&sub, WR_T_PORT, t->port);
     if (t->address[0])
         wr_ctl_put_str(&sub, WR_T_ADDRESS, t->address);
+    if (t->subdomain[0])
+        wr_ctl_put_str(&sub, WR_T_SUBDOMAIN, t->subdomain);
+    if (t->hostname[0])
+        wr_ctl_put_str(&sub, WR_T_HOSTNAME, t->hostname);
     wr_ctl_put_bytes(w, WR_F_TUNNEL, buf, sub.len);
 }
 
@@ -205,6 +212,34 @@ static int wr_ctl_get_str(const uint8_t *v, size_t len, char *dst, size_t max, i
     return 0;
 }
 
+/* A hostname or labels of one, lower-cased: letters, digits, '-' and dots
+ * between non-empty labels of at most 63 bytes. */
+static int wr_ctl_get_host(const uint8_t *v, size_t len, char *dst, size_t max, const char *what,
+                           wr_ctl_err_t *e)
+{
+    size_t label = 0;
+
+    if (len == 0 || len >= max || len > 253)
+        return wr_ctl_fail(e, "%s of %zu bytes (1..%zu)", what, len, max - 1 < 253 ? max - 1 : 253);
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = v[i];
+        if (c == '.') {
+            if (label == 0 || i + 1 == len)
+                return wr_ctl_fail(e, "%s has an empty label", what);
+            label = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '-') {
+            if (++label > 63)
+                return wr_ctl_fail(e, "%s has a label over 63 bytes", what);
+        } else {
+            return wr_ctl_fail(e, "%s has a forbidden byte 0x%02x", what, c);
+        }
+        dst[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    dst[len] = '\0';
+    return 0;
+}
+
 static int wr_ctl_want_len(size_t got, size_t want, const char *what, wr_ctl_err_t *e)
 {
     if (got != want)
@@ -256,6 +291,14 @@ static int wr_ctl_get_tunnel(const uint8_t *p, size_t len, wr_ctl_tunnel_t *t, w
         case WR_T_ADDRESS:
             if (wr_ctl_get_str(p, flen, t->address, sizeof(t->address), 0, "tunnel address", e) !=
                 0)
+                return -1;
+            break;
+        case WR_T_SUBDOMAIN:
+            if (wr_ctl_get_host(p, flen, t->subdomain, sizeof(t->subdomain), "subdomain", e) != 0)
+                return -1;
+            break;
+        case WR_T_HOSTNAME:
+            if (wr_ctl_get_host(p, flen, t->hostname, sizeof(t->hostname), "hostname", e) != 0)
                 return -1;
             break;
         default:

@@ -63,6 +63,9 @@ typedef struct {
     uint8_t priority;              /* wr_prio_t */
     uint16_t port;                 /* HELLO: requested remote port; WELCOME: the public port */
     char address[WR_CTL_TEXT_MAX]; /* WELCOME: public address, e.g. "0.0.0.0:20001" */
+    /* http tunnels: one of the two ("" when unused) */
+    char subdomain[WR_CTL_NAME_MAX]; /* "app" -> app.<the server's domain> */
+    char hostname[WR_CTL_TEXT_MAX];  /* an exact hostname, "app.example.com" */
 } wr_ctl_tunnel_t;
 
 typedef struct {

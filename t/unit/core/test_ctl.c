@@ -46,6 +46,7 @@ START_TEST(test_ctl__hello_roundtrip)
     in.tunnels[0].priority = 1;
     strcpy(in.tunnels[1].name, "web-2.x_y");
     in.tunnels[1].type = WR_TUNNEL_HTTP;
+    strcpy(in.tunnels[1].hostname, "App.Example.COM");
     roundtrip(&in, &out);
     ck_assert_int_eq(out.type, WR_CTL_HELLO);
     ck_assert_int_eq(out.version_min, 1);
@@ -61,6 +62,59 @@ START_TEST(test_ctl__hello_roundtrip)
     ck_assert_int_eq(out.tunnels[0].priority, 1);
     ck_assert_str_eq(out.tunnels[1].name, "web-2.x_y");
     ck_assert_int_eq(out.tunnels[1].type, WR_TUNNEL_HTTP);
+    /* hostnames arrive lower-cased, for routing */
+    ck_assert_str_eq(out.tunnels[1].hostname, "app.example.com");
+    ck_assert_str_eq(out.tunnels[1].subdomain, "");
+    in.ntunnels = 1;
+    strcpy(in.tunnels[0].subdomain, "my-app");
+    roundtrip(&in, &out);
+    ck_assert_str_eq(out.tunnels[0].subdomain, "my-app");
+}
+END_TEST
+
+/* HELLO with one tunnel whose only fields are a name and field tag=val. */
+static int decode_tunnel_field(uint8_t tag, const char *val, char *why)
+{
+    uint8_t m[512];
+    size_t n = 4, vl = strlen(val);
+
+    m[0] = WR_CTL_HELLO;
+    m[1] = 1;
+    memcpy(m + n, (uint8_t[]){1, 4, 0, 1, 0, 1, 0}, 7);
+    n += 7;
+    m[n++] = 6;
+    wr_put_u16(m + n, (uint16_t)(4 + 3 + vl));
+    n += 2;
+    memcpy(m + n, (uint8_t[]){1, 1, 0, 'w'}, 4);
+    n += 4;
+    m[n++] = tag;
+    wr_put_u16(m + n, (uint16_t)vl);
+    n += 2;
+    memcpy(m + n, val, vl);
+    n += vl;
+    wr_put_u16(m + 2, (uint16_t)(n - 4));
+    return decode_raw(m, n, why);
+}
+
+START_TEST(test_ctl__hostnames)
+{
+    char why[128], label[70];
+
+    ck_assert_int_eq(decode_tunnel_field(7, "a.b-c.example", why), 0);
+    ck_assert_int_eq(decode_tunnel_field(7, "", why), -1);
+    ck_assert_str_eq(why, "hostname of 0 bytes (1..253)");
+    ck_assert_int_eq(decode_tunnel_field(7, "a..b", why), -1);
+    ck_assert_str_eq(why, "hostname has an empty label");
+    ck_assert_int_eq(decode_tunnel_field(7, "a.b.", why), -1);
+    ck_assert_str_eq(why, "hostname has an empty label");
+    ck_assert_int_eq(decode_tunnel_field(6, "a_b", why), -1);
+    ck_assert_str_eq(why, "subdomain has a forbidden byte 0x5f");
+    ck_assert_int_eq(decode_tunnel_field(7, "a:80", why), -1);
+    ck_assert_str_eq(why, "hostname has a forbidden byte 0x3a");
+    memset(label, 'x', 64);
+    label[64] = '\0';
+    ck_assert_int_eq(decode_tunnel_field(7, label, why), -1);
+    ck_assert_str_eq(why, "hostname has a label over 63 bytes");
 }
 END_TEST
 
@@ -216,6 +270,7 @@ static Suite *ctl_suite(void)
     tcase_add_test(tc, test_ctl__partial_and_unknown_fields);
     tcase_add_test(tc, test_ctl__malformed);
     tcase_add_test(tc, test_ctl__limits);
+    tcase_add_test(tc, test_ctl__hostnames);
     suite_add_tcase(s, tc);
     return s;
 }
