@@ -35,6 +35,8 @@ const char *wr_rst_reason_name(uint32_t reason)
         return "internal error";
     case WR_RST_CONNECT:
         return "connect failed";
+    case WR_RST_TIMEOUT:
+        return "timed out";
     }
     return "unknown reason";
 }

@@ -52,6 +52,7 @@ enum {
     WR_RST_BUDGET = 3,       /* the receiver's session buffer budget is exhausted */
     WR_RST_INTERNAL = 4,     /* out of memory or similar */
     WR_RST_CONNECT = 5,      /* the far end could not be reached */
+    WR_RST_TIMEOUT = 6,      /* the far end did not answer in time */
 };
 
 /* GOAWAY codes. */

@@ -48,6 +48,7 @@ struct wr_mux_stream {
     wr_mux_stream_t *qnext; /* accept backlog or deferred-notify list */
     uint32_t id;
     uint8_t prio;
+    uint8_t rst_reason;       /* why it died (WR_RST_*, capped at 255) */
     unsigned held : 1;        /* the application holds the handle */
     unsigned in_backlog : 1;  /* waiting for accept */
     unsigned in_notify : 1;   /* on the deferred-notify list */
@@ -402,6 +403,7 @@ static void wr_stream_kill(wr_mux_stream_t *s, uint32_t reason, int tell_peer)
     if (s->dead || m == NULL)
         return;
     s->dead = 1;
+    s->rst_reason = reason > 255 ? 255 : (uint8_t)reason;
     wr_stream_drop_input(s);
     wr_stream_drop_output(s);
     wr_sched_remove(&m->sched, &s->sched);
@@ -1450,6 +1452,11 @@ int wr_mux_stream_shutdown(wr_mux_stream_t *s)
     s->fin_queued = 1;
     wr_stream_kick(s);
     return 0;
+}
+
+uint32_t wr_mux_stream_reset_reason(const wr_mux_stream_t *s)
+{
+    return s->rst_reason;
 }
 
 void wr_mux_stream_reset(wr_mux_stream_t *s, uint32_t reason)

@@ -154,6 +154,10 @@ int wr_mux_stream_eof(const wr_mux_stream_t *s);
 /* 1 once the stream is dead (reset or session gone). */
 int wr_mux_stream_dead(const wr_mux_stream_t *s);
 
+/* Once dead: the WR_RST_* reason, the peer's when it reset the stream
+ * (WR_RST_CANCEL from a plain smux peer, which has no reasons). */
+uint32_t wr_mux_stream_reset_reason(const wr_mux_stream_t *s);
+
 /* Queue all of src (moved, src is left empty) / a copy of data. Sent as
  * window and priority allow. -1 if the stream is dead or shut down for
  * writing. Writers should pause while wr_mux_stream_write_full() is true. */
