@@ -495,9 +495,9 @@ const char *wr_refuse_name(uint32_t code)
     case WR_REFUSE_AUTH:
         return "authentication failed";
     case WR_REFUSE_PORT_DENIED:
-        return "port not allowed";
+        return "not allowed";
     case WR_REFUSE_PORT_TAKEN:
-        return "port taken";
+        return "already taken";
     case WR_REFUSE_BAD_REQUEST:
         return "bad request";
     case WR_REFUSE_UNAVAILABLE:

@@ -29,7 +29,9 @@ typedef struct wr_workers wr_workers_t;
 typedef void (*wr_handoff_cb)(wr_worker_t *w, int fd, struct evbuffer *preread, void *arg);
 typedef void (*wr_worker_fn)(wr_worker_t *w, void *arg);
 
-/* Create n workers (n <= 0: one per online CPU, at most 64). Threads are not
+#define WR_WORKERS_MAX 64
+
+/* Create n workers (n <= 0: one per online CPU, at most WR_WORKERS_MAX). Threads are not
  * started yet. Returns NULL on failure (logged). Main thread. */
 wr_workers_t *wr_workers_new(int n);
 
