@@ -40,10 +40,10 @@
 #include "wr_mux.h"
 #include "wr_net.h"
 #include "wr_pipe.h"
+#include "wr_registry.h"
 #include "wr_tls.h"
 #include "wr_worker.h"
 
-#define WR_SRV_MAX_WORKERS 64
 
 /* --- configuration ----------------------------------------------------- */
 
@@ -64,6 +64,7 @@ void wr_server_conf_default(wr_server_conf_t *c)
     c->handshake_ms = 10000;
     c->heartbeat_ms = 10000;
     c->drain_ms = 10000;
+    wr_ingress_conf_default(&c->http);
     wr_cfg_default(&c->rt);
 }
 
@@ -152,6 +153,8 @@ static const wr_conf_field_t wr_srv_fields[] = {
     {.key = "tokens", .kind = WR_CONF_CUSTOM, .offset = offsetof(wr_server_conf_t, tokens),
      .handler = wr_srv_tokens_field},
     {.key = "tls", .kind = WR_CONF_MAP, .offset = 0, .children = wr_srv_tls_fields},
+    {.key = "http", .kind = WR_CONF_MAP, .offset = offsetof(wr_server_conf_t, http),
+     .children = wr_ingress_fields},
     {.key = "handshake_timeout", .kind = WR_CONF_CUSTOM,
      .offset = offsetof(wr_server_conf_t, handshake_ms), .min = 100, .max = 600000,
      .handler = wr_srv_ms_field},
@@ -192,6 +195,8 @@ static void wr_server_usage(FILE *f)
                "      --tls-cert FILE     TLS 1.3 on the control listener: certificate\n"
                "      --tls-key FILE      ... and its key\n"
                "      --tls-ca FILE       require client certificates from this CA (mTLS)\n"
+               "      --http-bind ADDR    HTTP ingress (default 0.0.0.0:8080; off: none)\n"
+               "      --domain DOMAIN     base domain: subdomain tunnels are NAME.DOMAIN\n"
                "      --workers N         worker threads (default: one per CPU)\n"
                "      --log-level L       error, warn, info, debug\n"
                "Every option --foo-bar may also be set as WARREN_FOO_BAR (the flag wins).\n");
@@ -210,6 +215,7 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **
         {"token", required_argument, 0, 't'},    {"tls-cert", required_argument, 0, 'C'},
         {"tls-key", required_argument, 0, 'K'},  {"tls-ca", required_argument, 0, 'A'},
         {"workers", required_argument, 0, 'w'},  {"log-level", required_argument, 0, 'L'},
+        {"http-bind", required_argument, 0, 'H'}, {"domain", required_argument, 0, 'D'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     const char *token = NULL;
@@ -244,6 +250,12 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **
             break;
         case 'C':
             c->tls_cert = optarg;
+            break;
+        case 'H':
+            c->http.bind = optarg;
+            break;
+        case 'D':
+            c->http.domain = optarg;
             break;
         case 'K':
             c->tls_key = optarg;
@@ -294,62 +306,6 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **
 
 /* --- port registry ----------------------------------------------------- */
 
-typedef struct wr_port_owner {
-    struct wr_port_owner *next;
-    uint16_t port;
-    uint64_t sid;
-    uint8_t instance[16];
-    wr_worker_t *worker;
-} wr_port_owner_t;
-
-static pthread_mutex_t wr_ports_lock = PTHREAD_MUTEX_INITIALIZER;
-static wr_port_owner_t *wr_ports;
-
-/* Claim port for session sid. 0 on success; -1 if another session holds it
- * (its identity copied to *holder). */
-static int wr_ports_claim(uint16_t port, uint64_t sid, const uint8_t instance[16], wr_worker_t *w,
-                          wr_port_owner_t *holder)
-{
-    wr_port_owner_t *o;
-    int rc = 0;
-
-    pthread_mutex_lock(&wr_ports_lock);
-    for (o = wr_ports; o; o = o->next) {
-        if (o->port == port)
-            break;
-    }
-    if (o != NULL) {
-        *holder = *o;
-        rc = -1;
-    } else if ((o = calloc(1, sizeof(*o))) != NULL) {
-        o->port = port;
-        o->sid = sid;
-        memcpy(o->instance, instance, 16);
-        o->worker = w;
-        o->next = wr_ports;
-        wr_ports = o;
-    } else {
-        rc = -1;
-        memset(holder, 0, sizeof(*holder));
-    }
-    pthread_mutex_unlock(&wr_ports_lock);
-    return rc;
-}
-
-static void wr_ports_release(uint16_t port, uint64_t sid)
-{
-    pthread_mutex_lock(&wr_ports_lock);
-    for (wr_port_owner_t **pp = &wr_ports; *pp; pp = &(*pp)->next) {
-        if ((*pp)->port == port && (*pp)->sid == sid) {
-            wr_port_owner_t *o = *pp;
-            *pp = o->next;
-            free(o);
-            break;
-        }
-    }
-    pthread_mutex_unlock(&wr_ports_lock);
-}
-
 /* --- sessions ---------------------------------------------------------- */
 
 enum { WR_SS_TLS, WR_SS_HELLO, WR_SS_TAKEOVER, WR_SS_ACTIVE, WR_SS_DRAINING };
@@ -359,9 +315,12 @@ typedef struct wr_srv_session wr_srv_session_t;
 typedef struct {
     wr_srv_session_t *ss;
     char name[WR_CTL_NAME_MAX];
-    uint16_t port;
+    uint8_t type; /* wr_tunnel_type_t */
     uint8_t prio;
-    int fd;
+    uint16_t port;                 /* tcp */
+    char host[WR_CTL_TEXT_MAX];    /* http: the full hostname */
+    char key[WR_REG_KEY_MAX];      /* its name in the registry */
+    int fd;                        /* tcp: the public listener */
     int claimed;
     struct event *ev;
 } wr_srv_tunnel_t;
@@ -380,7 +339,7 @@ struct wr_srv_session {
     char peer[64];
     char cn[64];
     uint8_t instance[16];
-    wr_srv_tunnel_t tunnels[WR_CTL_MAX_TUNNELS];
+    wr_srv_tunnel_t *tunnels; /* after HELLO */
     size_t ntunnels;
     int takeover_tries;
     unsigned pipes;
@@ -392,11 +351,13 @@ typedef struct {
     struct event_base *base;
     wr_tls_t *tls;
     wr_addr_t tcp_bind;
+    int http;           /* the HTTP ingress runs */
+    uint16_t http_port; /* its port, for public URLs */
     int draining;
 } wr_server_t;
 
 static wr_server_t wr_srv;
-static wr_srv_session_t *wr_srv_sessions[WR_SRV_MAX_WORKERS]; /* per worker, its own */
+static wr_srv_session_t *wr_srv_sessions[WR_WORKERS_MAX]; /* per worker, its own */
 static int wr_srv_live;                                       /* sessions, atomic */
 static uint64_t wr_srv_next_id;                               /* atomic */
 
@@ -426,7 +387,7 @@ static void wr_srv_close_tunnels(wr_srv_session_t *ss)
             t->fd = -1;
         }
         if (t->claimed) {
-            wr_ports_release(t->port, ss->id);
+            wr_reg_release(t->key, ss->id);
             t->claimed = 0;
         }
     }
@@ -461,6 +422,7 @@ static void wr_srv_session_free(wr_srv_session_t *ss, const char *why)
         event_free(ss->retry);
     if (ss->ctlbuf)
         evbuffer_free(ss->ctlbuf);
+    free(ss->tunnels);
     live = __atomic_sub_fetch(&wr_srv_live, 1, __ATOMIC_RELAXED);
     /* After the frees, so that "0 sessions open" means memory is back. */
     if (why != NULL)
@@ -529,6 +491,53 @@ static void wr_srv_pipe_done(wr_pipe_t *p, const char *reason, const wr_pipe_sta
     ss->pipes--;
 }
 
+/* A stream to tunnel t for a public connection from peer, OPEN written. */
+static wr_mux_stream_t *wr_srv_open(wr_srv_session_t *ss, wr_srv_tunnel_t *t, const char *peer)
+{
+    wr_mux_stream_t *s;
+    wr_ctl_msg_t open;
+    struct evbuffer *hdr;
+    int rc;
+
+    if (ss->state != WR_SS_ACTIVE)
+        return NULL;
+    s = wr_mux_stream_open(ss->m, (wr_prio_t)t->prio);
+    if (s == NULL)
+        return NULL;
+    memset(&open, 0, sizeof(open));
+    open.type = WR_CTL_OPEN;
+    snprintf(open.tunnel, sizeof(open.tunnel), "%s", t->name);
+    snprintf(open.peer, sizeof(open.peer), "%s", peer);
+    hdr = evbuffer_new();
+    rc = hdr == NULL || wr_ctl_encode(hdr, &open) != 0 || wr_mux_stream_write_buffer(s, hdr) != 0;
+    if (hdr)
+        evbuffer_free(hdr);
+    if (rc) {
+        wr_mux_stream_reset(s, WR_RST_INTERNAL);
+        wr_mux_stream_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+wr_mux_stream_t *wr_server_open_stream(uint64_t sid, int tunnel, const char *peer, char *why,
+                                       size_t whylen)
+{
+    wr_worker_t *w = wr_worker_current();
+    wr_srv_session_t *ss = w ? wr_srv_find(wr_worker_id(w), sid) : NULL;
+    wr_mux_stream_t *s;
+
+    if (ss == NULL || tunnel < 0 || (size_t)tunnel >= ss->ntunnels) {
+        snprintf(why, whylen, "the tunnel's client is gone");
+        return NULL;
+    }
+    s = wr_srv_open(ss, &ss->tunnels[tunnel], peer);
+    if (s == NULL)
+        snprintf(why, whylen, "the tunnel's client is %s",
+                 ss->state == WR_SS_ACTIVE ? "at its stream limit" : "going away");
+    return s;
+}
+
 static void wr_srv_public_accept(evutil_socket_t lfd, short what, void *arg)
 {
     wr_srv_tunnel_t *t = arg;
@@ -538,8 +547,7 @@ static void wr_srv_public_accept(evutil_socket_t lfd, short what, void *arg)
         struct sockaddr_storage sa;
         socklen_t len = sizeof(sa);
         wr_addr_t peer;
-        wr_ctl_msg_t open;
-        struct evbuffer *hdr;
+        char name[64];
         struct bufferevent *bev;
         wr_mux_stream_t *s;
         int fd = accept4(lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -549,36 +557,25 @@ static void wr_srv_public_accept(evutil_socket_t lfd, short what, void *arg)
                 wr_log_warn("tunnel %s: accept: %s", t->name, strerror(errno));
             return;
         }
-        s = ss->state == WR_SS_ACTIVE ? wr_mux_stream_open(ss->m, (wr_prio_t)t->prio) : NULL;
+        memcpy(&peer.ss, &sa, len);
+        peer.len = len;
+        wr_addr_format(&peer, name, sizeof(name));
+        s = wr_srv_open(ss, t, name);
         if (s == NULL) {
             close(fd);
             continue;
         }
         wr_sock_tune(fd, 0);
-        memcpy(&peer.ss, &sa, len);
-        peer.len = len;
-        memset(&open, 0, sizeof(open));
-        open.type = WR_CTL_OPEN;
-        snprintf(open.tunnel, sizeof(open.tunnel), "%s", t->name);
-        wr_addr_format(&peer, open.peer, sizeof(open.peer));
-        hdr = evbuffer_new();
         bev = bufferevent_socket_new(wr_worker_base(ss->w), fd, BEV_OPT_CLOSE_ON_FREE);
-        if (hdr == NULL || bev == NULL || wr_ctl_encode(hdr, &open) != 0 ||
-            wr_mux_stream_write_buffer(s, hdr) != 0) {
-            if (hdr)
-                evbuffer_free(hdr);
-            if (bev)
-                bufferevent_free(bev);
-            else
-                close(fd);
+        if (bev == NULL) {
+            close(fd);
             wr_mux_stream_reset(s, WR_RST_INTERNAL);
             wr_mux_stream_close(s);
             continue;
         }
-        evbuffer_free(hdr);
         if (wr_pipe_new(bev, s, NULL, wr_srv_pipe_done, ss) != NULL)
             ss->pipes++;
-        wr_log_debug("tunnel %s: connection from %s", t->name, open.peer);
+        wr_log_debug("tunnel %s: connection from %s", t->name, name);
     }
 }
 
@@ -618,6 +615,30 @@ static int wr_srv_bind_tunnel(wr_srv_session_t *ss, wr_srv_tunnel_t *t)
 
 static void wr_srv_takeover_retry(evutil_socket_t fd, short what, void *arg);
 
+/* What a user types to reach tunnel t: "127.0.0.1:20001" for tcp (the
+ * client prints tcp:// before it), "http://app.example.com:8080" for http. */
+static void wr_srv_public_address(const wr_srv_tunnel_t *t, char *buf, size_t len)
+{
+    if (t->type == WR_TUNNEL_HTTP) {
+        int tls = 0;
+        uint16_t port = wr_srv.http_port;
+        int n;
+        if (port == (tls ? 443 : 80))
+            n = snprintf(buf, len, "%s://%s", tls ? "https" : "http", t->host);
+        else
+            n = snprintf(buf, len, "%s://%s:%u", tls ? "https" : "http", t->host, port);
+        if (n < 0 || (size_t)n >= len)
+            snprintf(buf, len, "%s", t->host); /* a 253-byte name: the bare name fits */
+    } else {
+        wr_addr_t a = wr_srv.tcp_bind;
+        if (a.ss.ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(t->port);
+        else
+            ((struct sockaddr_in *)&a.ss)->sin_port = htons(t->port);
+        wr_addr_format(&a, buf, len);
+    }
+}
+
 /* Claim and bind every tunnel's port; answer WELCOME, or REFUSE, or (a port
  * held by this same client's previous session) come back in a moment. */
 static void wr_srv_activate(wr_srv_session_t *ss)
@@ -628,10 +649,13 @@ static void wr_srv_activate(wr_srv_session_t *ss)
 
     for (size_t i = 0; i < ss->ntunnels; i++) {
         wr_srv_tunnel_t *t = &ss->tunnels[i];
-        wr_port_owner_t holder;
+        wr_reg_owner_t me = {.sid = ss->id, .worker = ss->w, .tunnel = (int)i}, holder;
         if (t->claimed)
             continue;
-        if (wr_ports_claim(t->port, ss->id, ss->instance, ss->w, &holder) != 0) {
+        memcpy(me.instance, ss->instance, 16);
+        if (wr_reg_claim(t->key, &me, &holder) != 0) {
+            /* The same client process, back on a new connection while its
+             * old session is not yet found dead: end that one, retry. */
             if (holder.sid != 0 && memcmp(holder.instance, ss->instance, 16) == 0 &&
                 ss->takeover_tries < 100) {
                 wr_srv_ref_t *ref = malloc(sizeof(*ref));
@@ -646,12 +670,18 @@ static void wr_srv_activate(wr_srv_session_t *ss)
                 waiting = 1;
                 continue;
             }
-            wr_srv_refuse(ss, WR_REFUSE_PORT_TAKEN, 5000, "port %u is taken by another client",
-                          t->port);
+            if (holder.sid == 0)
+                wr_srv_refuse(ss, WR_REFUSE_UNAVAILABLE, 1000, "out of memory");
+            else if (t->type == WR_TUNNEL_TCP)
+                wr_srv_refuse(ss, WR_REFUSE_PORT_TAKEN, 5000, "port %u is taken by another client",
+                              t->port);
+            else
+                wr_srv_refuse(ss, WR_REFUSE_PORT_TAKEN, 5000,
+                              "hostname %s is taken by another client", t->host);
             return;
         }
         t->claimed = 1;
-        if (wr_srv_bind_tunnel(ss, t) != 0) {
+        if (t->type == WR_TUNNEL_TCP && wr_srv_bind_tunnel(ss, t) != 0) {
             wr_srv_refuse(ss, WR_REFUSE_PORT_TAKEN, 5000, "port %u cannot be bound: %s", t->port,
                           strerror(errno));
             return;
@@ -674,19 +704,14 @@ static void wr_srv_activate(wr_srv_session_t *ss)
     msg.heartbeat_ms = c->heartbeat_ms;
     msg.ntunnels = ss->ntunnels;
     for (size_t i = 0; i < ss->ntunnels; i++) {
-        char host[64];
-        wr_addr_t a = wr_srv.tcp_bind;
-        snprintf(msg.tunnels[i].name, sizeof(msg.tunnels[i].name), "%s", ss->tunnels[i].name);
-        msg.tunnels[i].type = WR_TUNNEL_TCP;
-        msg.tunnels[i].port = ss->tunnels[i].port;
-        if (a.ss.ss_family == AF_INET6)
-            ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(ss->tunnels[i].port);
-        else
-            ((struct sockaddr_in *)&a.ss)->sin_port = htons(ss->tunnels[i].port);
-        snprintf(msg.tunnels[i].address, sizeof(msg.tunnels[i].address), "%s",
-                 wr_addr_format(&a, host, sizeof(host)));
-        wr_log_info("session %llu: tunnel %s on %s", (unsigned long long)ss->id,
-                    ss->tunnels[i].name, host);
+        wr_srv_tunnel_t *t = &ss->tunnels[i];
+        wr_ctl_tunnel_t *mt = &msg.tunnels[i];
+        snprintf(mt->name, sizeof(mt->name), "%s", t->name);
+        mt->type = t->type;
+        mt->port = t->port;
+        wr_srv_public_address(t, mt->address, sizeof(mt->address));
+        wr_log_info("session %llu: tunnel %s on %s", (unsigned long long)ss->id, t->name,
+                    mt->address);
     }
     ss->state = WR_SS_ACTIVE;
     wr_srv_send(ss, &msg);
@@ -695,6 +720,55 @@ static void wr_srv_activate(wr_srv_session_t *ss)
 static void wr_srv_takeover_retry(evutil_socket_t fd, short what, void *arg)
 {
     wr_srv_activate(arg);
+}
+
+/* Check one requested tunnel against the configuration and fill st's
+ * port or hostname and registry key. 0, or -1 after a REFUSE. */
+static int wr_srv_check_tunnel(wr_srv_session_t *ss, const wr_ctl_tunnel_t *t,
+                               wr_srv_tunnel_t *st)
+{
+    const wr_server_conf_t *c = wr_srv.conf;
+
+    if (t->type == WR_TUNNEL_TCP) {
+        if (t->port < c->port_lo || t->port > c->port_hi) {
+            wr_srv_refuse(ss, WR_REFUSE_PORT_DENIED, 0,
+                          "tunnel %s: port %u is outside the allowed range %u-%u", t->name,
+                          t->port, c->port_lo, c->port_hi);
+            return -1;
+        }
+        st->port = t->port;
+        snprintf(st->key, sizeof(st->key), "tcp:%u", t->port);
+        return 0;
+    }
+    if (!wr_srv.http) {
+        wr_srv_refuse(ss, WR_REFUSE_PORT_DENIED, 0,
+                      "tunnel %s: this server has no HTTP ingress (http.bind)", t->name);
+        return -1;
+    }
+    if (t->hostname[0] != '\0') {
+        snprintf(st->host, sizeof(st->host), "%s", t->hostname);
+    } else if (t->subdomain[0] == '\0') {
+        wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0, "tunnel %s: http needs a subdomain or a hostname",
+                      t->name);
+        return -1;
+    } else if (c->http.domain == NULL) {
+        wr_srv_refuse(ss, WR_REFUSE_PORT_DENIED, 0,
+                      "tunnel %s: this server has no base domain for subdomains (http.domain)",
+                      t->name);
+        return -1;
+    } else if (strlen(t->subdomain) + 1 + strlen(c->http.domain) > 253) {
+        wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0, "tunnel %s: hostname too long", t->name);
+        return -1;
+    } else if (snprintf(st->host, sizeof(st->host), "%s.%s", t->subdomain, c->http.domain) >=
+               (int)sizeof(st->host)) {
+        wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0, "tunnel %s: hostname too long", t->name);
+        return -1;
+    }
+    if (snprintf(st->key, sizeof(st->key), "http:%s", st->host) >= (int)sizeof(st->key)) {
+        wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0, "tunnel %s: hostname too long", t->name);
+        return -1;
+    }
+    return 0;
 }
 
 static void wr_srv_hello(wr_srv_session_t *ss, const wr_ctl_msg_t *h)
@@ -724,32 +798,29 @@ static void wr_srv_hello(wr_srv_session_t *ss, const wr_ctl_msg_t *h)
         wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0, "no tunnel requested");
         return;
     }
+    ss->tunnels = calloc(h->ntunnels, sizeof(*ss->tunnels));
+    if (ss->tunnels == NULL) {
+        wr_srv_refuse(ss, WR_REFUSE_UNAVAILABLE, 1000, "out of memory");
+        return;
+    }
     for (size_t i = 0; i < h->ntunnels; i++) {
         const wr_ctl_tunnel_t *t = &h->tunnels[i];
-        if (t->type != WR_TUNNEL_TCP) {
-            wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0, "tunnel %s: only tcp tunnels are served",
-                          t->name);
+        wr_srv_tunnel_t *st = &ss->tunnels[i];
+        snprintf(st->name, sizeof(st->name), "%s", t->name);
+        st->type = t->type;
+        st->prio = t->priority;
+        st->fd = -1;
+        st->ss = ss;
+        if (wr_srv_check_tunnel(ss, t, st) != 0)
             return;
-        }
-        if (t->port < c->port_lo || t->port > c->port_hi) {
-            wr_srv_refuse(ss, WR_REFUSE_PORT_DENIED, 0,
-                          "tunnel %s: port %u is outside the allowed range %u-%u", t->name,
-                          t->port, c->port_lo, c->port_hi);
-            return;
-        }
         for (size_t j = 0; j < i; j++) {
-            if (h->tunnels[j].port == t->port || strcmp(h->tunnels[j].name, t->name) == 0) {
+            if (strcmp(ss->tunnels[j].key, st->key) == 0 || strcmp(ss->tunnels[j].name, t->name) == 0) {
                 wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0,
-                              "tunnels %s and %s ask for the same name or port",
-                              h->tunnels[j].name, t->name);
+                              "tunnels %s and %s ask for the same name, port or hostname",
+                              ss->tunnels[j].name, t->name);
                 return;
             }
         }
-        snprintf(ss->tunnels[i].name, sizeof(ss->tunnels[i].name), "%s", t->name);
-        ss->tunnels[i].port = t->port;
-        ss->tunnels[i].prio = t->priority;
-        ss->tunnels[i].fd = -1;
-        ss->tunnels[i].ss = ss;
     }
     ss->ntunnels = h->ntunnels;
     memcpy(ss->instance, h->instance, 16);
@@ -968,12 +1039,15 @@ static void wr_srv_worker_drain(wr_worker_t *w, void *arg)
     }
 }
 
-/* Sessions whose public connections are all done leave early. */
+/* Sessions whose public connections are all done (the control stream
+ * aside, no stream open: HTTP requests are streams without a pipe) leave
+ * early. */
 static void wr_srv_worker_reap(wr_worker_t *w, void *arg)
 {
     for (wr_srv_session_t *ss = wr_srv_sessions[wr_worker_id(w)], *next; ss; ss = next) {
         next = ss->next;
-        if (ss->state == WR_SS_DRAINING && ss->pipes == 0 && ss->m)
+        if (ss->state == WR_SS_DRAINING && ss->pipes == 0 && ss->m &&
+            wr_mux_stream_count(ss->m) <= 1)
             wr_mux_close(ss->m, "server shutting down");
     }
 }
@@ -1020,6 +1094,7 @@ static void wr_srv_on_signal(evutil_socket_t sig, short what, void *arg)
     wr_srv.draining = 1;
     wr_log_info("signal %d: draining for up to %u ms", (int)sig, wr_srv.conf->drain_ms);
     event_del(wr_srv_main.listener);
+    wr_ingress_drain();
     for (int i = 0; i < wr_workers_count(wr_srv.ws); i++)
         wr_worker_call(wr_workers_get(wr_srv.ws, i), wr_srv_worker_drain, NULL);
     wr_srv_main.drain_until_ms = wr_srv.conf->drain_ms;
@@ -1076,8 +1151,11 @@ int wr_server_run(const wr_server_conf_t *c)
     wr_srv.base = event_base_new();
     if (wr_srv.base == NULL)
         goto out;
-    for (int i = 0; i < wr_workers_count(wr_srv.ws); i++)
+    for (int i = 0; i < wr_workers_count(wr_srv.ws); i++) {
+        /* Run in reverse: public HTTP connections go before the sessions. */
         wr_worker_at_stop(wr_workers_get(wr_srv.ws, i), wr_srv_worker_stop, NULL);
+        wr_worker_at_stop(wr_workers_get(wr_srv.ws, i), wr_ingress_worker_stop, NULL);
+    }
     sm->lfd = wr_listen(&addr, 1024);
     if (sm->lfd == -1) {
         wr_log_error("cannot listen on %s: %s", c->listen, strerror(errno));
@@ -1092,6 +1170,14 @@ int wr_server_run(const wr_server_conf_t *c)
         event_add(sm->sigint, NULL) != 0 || event_add(sm->sigterm, NULL) != 0 ||
         event_add(sm->sighup, NULL) != 0)
         goto out;
+    if (wr_ingress_enabled(&c->http)) {
+        if (wr_ingress_start(&c->http, wr_srv.ws, wr_srv.base, &wr_srv.http_port, why,
+                             sizeof(why)) != 0) {
+            wr_log_error("%s", why);
+            goto out;
+        }
+        wr_srv.http = 1;
+    }
     if (wr_workers_start(wr_srv.ws) != 0)
         goto out;
     wr_log_info("warren server listening on %s (%s), tcp ports %u-%u on %s, %d workers",
@@ -1099,6 +1185,9 @@ int wr_server_run(const wr_server_conf_t *c)
                 wr_srv.tls ? (c->tls_ca ? "TLS 1.3, client certificates required" : "TLS 1.3")
                            : "plain TCP",
                 c->port_lo, c->port_hi, c->tcp_bind, wr_workers_count(wr_srv.ws));
+    if (wr_srv.http)
+        wr_log_info("http ingress on %s port %u%s%s", c->http.bind, wr_srv.http_port,
+                    c->http.domain ? ", subdomains of " : "", c->http.domain ? c->http.domain : "");
     event_base_dispatch(wr_srv.base);
     rc = 0;
     wr_log_info("stopped");
@@ -1118,6 +1207,8 @@ out:
         event_free(sm->tick);
     if (sm->lfd != -1)
         close(sm->lfd);
+    wr_ingress_free();
+    wr_reg_clear();
     if (wr_srv.base)
         event_base_free(wr_srv.base);
     wr_tls_free(wr_srv.tls);

@@ -17,6 +17,8 @@
 #include "wr_cfg.h"
 #include "wr_opt.h"
 #include "wr_conf.h"
+#include "wr_ingress.h"
+#include "wr_mux.h"
 
 #define WR_SERVER_MAX_TOKENS 64
 
@@ -30,6 +32,7 @@ typedef struct {
     uint32_t handshake_ms; /* HELLO must come within this */
     uint32_t heartbeat_ms; /* told to clients */
     uint32_t drain_ms;     /* SIGTERM: how long open streams may finish */
+    wr_ingress_conf_t http; /* the http: map: HTTP ingress */
     wr_cfg_t rt;           /* workers, log, mux */
     wr_argv_t args;        /* the command line with WARREN_* options */
 } wr_server_conf_t;
@@ -53,5 +56,12 @@ int wr_server_run(const wr_server_conf_t *c);
 
 /* SHA-256 of a token, for tokens: entries and for comparing. */
 void wr_token_hash(const char *token, size_t len, uint8_t out[32]);
+
+/* For the HTTP ingress, on the worker that owns session sid: a stream to
+ * its tunnel number `tunnel` for a public connection from peer, with OPEN
+ * written. NULL with a reason in why when the session, or the tunnel, is
+ * gone or closing. */
+wr_mux_stream_t *wr_server_open_stream(uint64_t sid, int tunnel, const char *peer, char *why,
+                                       size_t whylen);
 
 #endif

@@ -72,7 +72,7 @@ op=$!
 wait_exit "$op" 3
 rc=$?
 [ $rc -eq 1 ] || fail "port outside the range: client exit $rc: $(tail -3 "$TMPD/outside.err")"
-grep -q "^warren: server refused: port not allowed: .*$outside.*$lo-$hi" "$TMPD/outside.err" ||
+grep -q "^warren: server refused: not allowed: .*$outside.*$lo-$hi" "$TMPD/outside.err" ||
     fail "port outside the range: stderr is: $(cat "$TMPD/outside.err")"
 note "$(grep 'server refused' "$TMPD/outside.err")"
 
@@ -80,11 +80,11 @@ note "$(grep 'server refused' "$TMPD/outside.err")"
 # retries; it gets the port once the first one is gone.
 client second --token "$TOKEN" --local-addr "127.0.0.1:$echo_port" --remote-port "$rport"
 second=$!
-wait_log "$TMPD/second.err" "warren: server refused: port taken: port $rport is taken by another client" 5 ||
-    fail "second client: no 'port taken': $(cat "$TMPD/second.err")"
+wait_log "$TMPD/second.err" "warren: server refused: already taken: port $rport is taken by another client" 5 ||
+    fail "second client: no 'already taken': $(cat "$TMPD/second.err")"
 wait_log "$TMPD/second.err" "reconnecting in" 3 || fail "second client does not retry: $(tail -3 "$TMPD/second.err")"
 sleep 0.5
-kill -0 "$second" 2>/dev/null || fail "second client exited on 'port taken'"
+kill -0 "$second" 2>/dev/null || fail "second client exited on 'already taken'"
 grep -q "^tunnel " "$TMPD/second.out" && fail "second client got the taken port"
 out=$(timeout 20 python3 "$TL" echo1 "$rport" 65536) || fail "first client's tunnel broken by the second: $out"
 kill -TERM "$good"
