@@ -35,11 +35,12 @@ void wr_client_conf_default(wr_client_conf_t *c)
     c->backoff_initial_ms = 500;
     c->backoff_max_ms = 30000;
     c->heartbeat_ms = 10000;
+    wr_proxy_conf_default(&c->http);
     wr_cfg_default(&c->rt);
 }
 
 static const char *const wr_cli_prio_names[] = {"critical", "high", "normal", "low", NULL};
-static const char *const wr_cli_type_names[] = {"tcp", NULL};
+static const char *const wr_cli_type_names[] = {"tcp", "http", NULL};
 
 static const wr_conf_field_t wr_cli_tunnel_fields[] = {
     {.key = "name", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_tunnel_conf_t, name),
@@ -49,12 +50,40 @@ static const wr_conf_field_t wr_cli_tunnel_fields[] = {
     {.key = "local", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_tunnel_conf_t, local),
      .flags = WR_CONF_REQUIRED},
     {.key = "remote_port", .kind = WR_CONF_INT,
-     .offset = offsetof(wr_client_tunnel_conf_t, remote_port), .min = 1, .max = 65535,
-     .flags = WR_CONF_REQUIRED},
+     .offset = offsetof(wr_client_tunnel_conf_t, remote_port), .min = 1, .max = 65535},
+    {.key = "subdomain", .kind = WR_CONF_STRING,
+     .offset = offsetof(wr_client_tunnel_conf_t, subdomain)},
+    {.key = "hostname", .kind = WR_CONF_STRING,
+     .offset = offsetof(wr_client_tunnel_conf_t, hostname)},
+    {.key = "host_header", .kind = WR_CONF_STRING,
+     .offset = offsetof(wr_client_tunnel_conf_t, host_header)},
     {.key = "priority", .kind = WR_CONF_ENUM,
      .offset = offsetof(wr_client_tunnel_conf_t, priority), .enum_names = wr_cli_prio_names},
     {.key = NULL},
 };
+
+/* What a tunnel of each type needs. With node, errors name its place in
+ * the file; without, they are for flags. */
+static int wr_cli_tunnel_check(const wr_client_tunnel_conf_t *t, wr_conf_err_t *err,
+                               const wr_conf_node_t *node)
+{
+    const char *why = NULL;
+
+    if (t->type == WR_CLIENT_TCP && t->remote_port == 0)
+        why = "a tcp tunnel needs remote_port";
+    else if (t->type == WR_CLIENT_TCP && (t->subdomain || t->hostname || t->host_header))
+        why = "subdomain, hostname and host_header are for http tunnels";
+    else if (t->type == WR_CLIENT_HTTP && (t->subdomain == NULL) == (t->hostname == NULL))
+        why = "an http tunnel needs one of subdomain and hostname";
+    else if (t->type == WR_CLIENT_HTTP && t->remote_port != 0)
+        why = "remote_port is for tcp tunnels";
+    if (why == NULL)
+        return 0;
+    if (node != NULL)
+        return wr_conf_node_error(err, node, "tunnel '%s': %s", t->name, why);
+    snprintf(err->msg, sizeof(err->msg), "%s", why);
+    return -1;
+}
 
 static int wr_cli_tunnels_field(const wr_conf_node_t *node, void *dst, const wr_conf_field_t *f,
                                 wr_conf_err_t *err)
@@ -71,6 +100,8 @@ static int wr_cli_tunnels_field(const wr_conf_node_t *node, void *dst, const wr_
         memset(tc, 0, sizeof(*tc));
         tc->priority = 2;
         if (wr_conf_apply(t, wr_cli_tunnel_fields, tc, err) != 0)
+            return -1;
+        if (wr_cli_tunnel_check(tc, err, t) != 0)
             return -1;
         c->ntunnels++;
     }
@@ -96,6 +127,18 @@ static const wr_conf_field_t wr_cli_reconnect_fields[] = {
     {.key = NULL},
 };
 
+static const wr_conf_field_t wr_cli_http_fields[] = {
+    {.key = "max_idle", .kind = WR_CONF_INT, .offset = offsetof(wr_proxy_conf_t, max_idle),
+     .min = 0, .max = 10000},
+    {.key = "idle_timeout", .kind = WR_CONF_DURATION, .offset = offsetof(wr_proxy_conf_t, idle_ms),
+     .min = 100, .max = 86400000},
+    {.key = "response_timeout", .kind = WR_CONF_DURATION,
+     .offset = offsetof(wr_proxy_conf_t, response_ms), .min = 100, .max = 86400000},
+    {.key = "max_header", .kind = WR_CONF_SIZE, .offset = offsetof(wr_proxy_conf_t, max_header),
+     .min = 1024, .max = 1024 * 1024},
+    {.key = NULL},
+};
+
 static const wr_conf_field_t wr_cli_fields[] = {
     {.key = "server", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, server)},
     {.key = "token", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, token)},
@@ -106,6 +149,8 @@ static const wr_conf_field_t wr_cli_fields[] = {
     {.key = "reconnect", .kind = WR_CONF_MAP, .offset = 0, .children = wr_cli_reconnect_fields},
     {.key = "heartbeat", .kind = WR_CONF_DURATION,
      .offset = offsetof(wr_client_conf_t, heartbeat_ms), .min = 100, .max = 3600000},
+    {.key = "http", .kind = WR_CONF_MAP, .offset = offsetof(wr_client_conf_t, http),
+     .children = wr_cli_http_fields},
     {.key = "tunnels", .kind = WR_CONF_CUSTOM, .offset = offsetof(wr_client_conf_t, tunnels),
      .handler = wr_cli_tunnels_field},
     {.key = NULL},
@@ -140,7 +185,10 @@ static void wr_client_usage(FILE *f)
             "      --token TOKEN        (also WARREN_TOKEN, token_file:, or a prompt)\n"
             "      --local-addr ADDR    quick mode: the local service to publish\n"
             "      --remote-port PORT   quick mode: its public port on the server\n"
-            "      --name NAME          quick mode: the tunnel's name (default tcp-PORT)\n"
+            "      --subdomain NAME     quick mode, HTTP: NAME.<the server's domain>\n"
+            "      --hostname HOST      quick mode, HTTP: an exact hostname\n"
+            "      --host-header HOST   quick mode, HTTP: Host sent to the local service\n"
+            "      --name NAME          quick mode: the tunnel's name (default tcp-PORT, web)\n"
             "      --tls                connect with TLS 1.3 (server certificate verified)\n"
             "      --tls-ca FILE        CA that signed the server certificate\n"
             "      --tls-server-name N  name expected in the server certificate\n"
@@ -209,6 +257,9 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **
         {"local-addr", required_argument, 0, 'l'},
         {"remote-port", required_argument, 0, 'r'},
         {"name", required_argument, 0, 'n'},
+        {"subdomain", required_argument, 0, 'S'},
+        {"hostname", required_argument, 0, 'H'},
+        {"host-header", required_argument, 0, 'O'},
         {"tls", no_argument, 0, 'T'},
         {"tls-ca", required_argument, 0, 'A'},
         {"tls-cert", required_argument, 0, 'C'},
@@ -220,7 +271,7 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **
         {0, 0, 0, 0},
     };
     static char quick_name[32];
-    const char *local = NULL, *qname = NULL;
+    const char *local = NULL, *qname = NULL, *sub = NULL, *host = NULL, *hosthdr = NULL;
     int64_t rport = 0;
     int ch;
 
@@ -251,6 +302,15 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **
             break;
         case 'n':
             qname = optarg;
+            break;
+        case 'S':
+            sub = optarg;
+            break;
+        case 'H':
+            host = optarg;
+            break;
+        case 'O':
+            hosthdr = optarg;
             break;
         case 'T':
             c->tls = 1;
@@ -295,18 +355,32 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **
         fprintf(stderr, "warren: unexpected argument '%s'\n", argv[optind]);
         return 1;
     }
-    if (local != NULL || rport != 0) {
+    if (local != NULL || rport != 0 || sub != NULL || host != NULL) {
         wr_client_tunnel_conf_t *t = &c->tunnels[0];
-        if (local == NULL || rport == 0) {
-            fprintf(stderr, "warren: quick mode needs both --local-addr and --remote-port\n");
+        wr_conf_err_t err;
+        if (local == NULL || (rport != 0) + (sub != NULL) + (host != NULL) != 1) {
+            fprintf(stderr, "warren: quick mode needs --local-addr and one of --remote-port, "
+                            "--subdomain and --hostname\n");
             return 1;
         }
-        snprintf(quick_name, sizeof(quick_name), "tcp-%d", (int)rport);
         memset(t, 0, sizeof(*t));
-        t->name = qname ? qname : quick_name;
         t->local = local;
         t->remote_port = rport;
         t->priority = 2;
+        t->type = rport != 0 ? WR_CLIENT_TCP : WR_CLIENT_HTTP;
+        t->subdomain = sub;
+        t->hostname = host;
+        t->host_header = hosthdr;
+        if (rport != 0)
+            snprintf(quick_name, sizeof(quick_name), "tcp-%d", (int)rport);
+        else
+            snprintf(quick_name, sizeof(quick_name), "web");
+        t->name = qname ? qname : quick_name;
+        memset(&err, 0, sizeof(err));
+        if (wr_cli_tunnel_check(t, &err, NULL) != 0) {
+            fprintf(stderr, "warren: %s\n", err.msg);
+            return 1;
+        }
         c->ntunnels = 1;
     }
     if (c->ntunnels == 0) {
@@ -345,6 +419,7 @@ typedef struct {
     unsigned attempt;
     uint32_t retry_after_ms;
     uint64_t hb_seq, hb_acked;
+    wr_proxy_t *proxies[WR_CTL_MAX_TUNNELS]; /* http tunnels: their pools */
     int welcomed;
     int exit_code;
     int stopping;
@@ -463,6 +538,14 @@ static void wr_cli_open_read(wr_mux_stream_t *s, void *arg)
         goto refuse;
     }
     wr_log_debug("tunnel %s: connection from %s", o->t->name, msg->peer);
+    if (o->t->type == WR_CLIENT_HTTP) {
+        wr_proxy_t *px = wr_cli.proxies[o->t - wr_cli.conf->tunnels];
+        /* The proxy takes the stream over, with what followed OPEN. */
+        wr_proxy_serve(px, s, o->head, msg->peer);
+        free(msg);
+        wr_cli_open_free(o);
+        return;
+    }
     if (wr_addr_parse(o->t->local, &a, why, sizeof(why)) != 0) {
         wr_log_warn("tunnel %s: local address: %s", o->t->name, why);
         goto refuse;
@@ -482,7 +565,9 @@ static void wr_cli_open_read(wr_mux_stream_t *s, void *arg)
         wr_mux_stream_reset(s, WR_RST_CONNECT);
         wr_mux_stream_close(s);
         wr_cli_open_free(o);
+        return;
     }
+    wr_sock_tune(bufferevent_getfd(o->bev), 0); /* no Nagle toward the service */
     return;
 
 refuse:
@@ -548,8 +633,11 @@ static void wr_cli_welcome(const wr_ctl_msg_t *msg)
                 local = wr_cli.conf->tunnels[j].local;
         }
         /* One line per tunnel, on stdout: what a person or a script wants. */
-        printf("tunnel %s: tcp://%s:%u -> %s\n", msg->tunnels[i].name, wr_cli.server_host,
-               msg->tunnels[i].port, local);
+        if (msg->tunnels[i].type == WR_TUNNEL_HTTP)
+            printf("tunnel %s: %s -> %s\n", msg->tunnels[i].name, msg->tunnels[i].address, local);
+        else
+            printf("tunnel %s: tcp://%s:%u -> %s\n", msg->tunnels[i].name, wr_cli.server_host,
+                   msg->tunnels[i].port, local);
     }
     fflush(stdout);
     if (msg->heartbeat_ms >= 100) {
@@ -649,8 +737,14 @@ static void wr_cli_start_mux(void)
     for (size_t i = 0; i < wr_cli.conf->ntunnels; i++) {
         const wr_client_tunnel_conf_t *t = &wr_cli.conf->tunnels[i];
         snprintf(hello->tunnels[i].name, sizeof(hello->tunnels[i].name), "%s", t->name);
-        hello->tunnels[i].type = WR_TUNNEL_TCP;
+        hello->tunnels[i].type = t->type == WR_CLIENT_HTTP ? WR_TUNNEL_HTTP : WR_TUNNEL_TCP;
         hello->tunnels[i].port = (uint16_t)t->remote_port;
+        if (t->subdomain)
+            snprintf(hello->tunnels[i].subdomain, sizeof(hello->tunnels[i].subdomain), "%s",
+                     t->subdomain);
+        if (t->hostname)
+            snprintf(hello->tunnels[i].hostname, sizeof(hello->tunnels[i].hostname), "%s",
+                     t->hostname);
         hello->tunnels[i].priority = (uint8_t)t->priority;
     }
     hello->ntunnels = wr_cli.conf->ntunnels;
@@ -781,8 +875,15 @@ int wr_client_run(wr_client_conf_t *c)
     wr_cli.heartbeat = event_new(wr_cli.base, -1, EV_PERSIST, wr_cli_heartbeat, NULL);
     wr_cli.sigint = evsignal_new(wr_cli.base, SIGINT, wr_cli_on_signal, NULL);
     wr_cli.sigterm = evsignal_new(wr_cli.base, SIGTERM, wr_cli_on_signal, NULL);
+    for (size_t i = 0; i < c->ntunnels && wr_cli.base; i++) {
+        const wr_client_tunnel_conf_t *t = &c->tunnels[i];
+        if (t->type == WR_CLIENT_HTTP &&
+            (wr_cli.proxies[i] = wr_proxy_new(wr_cli.base, t->name, t->local, t->host_header,
+                                              &c->http)) == NULL)
+            wr_cli.exit_code = 1;
+    }
     if (wr_cli.base && wr_cli.ctlbuf && wr_cli.retry && wr_cli.heartbeat && wr_cli.sigint &&
-        wr_cli.sigterm && event_add(wr_cli.sigint, NULL) == 0 &&
+        wr_cli.sigterm && wr_cli.exit_code == 0 && event_add(wr_cli.sigint, NULL) == 0 &&
         event_add(wr_cli.sigterm, NULL) == 0) {
         wr_log_info("warren client: server %s%s, %zu tunnel(s)", c->server,
                     wr_cli.tls ? " (TLS 1.3)" : "", c->ntunnels);
@@ -793,6 +894,8 @@ int wr_client_run(wr_client_conf_t *c)
     }
     wr_cli.stopping = 1;
     wr_cli_session_end(NULL);
+    for (size_t i = 0; i < c->ntunnels; i++)
+        wr_proxy_free(wr_cli.proxies[i]);
     if (wr_cli.retry)
         event_free(wr_cli.retry);
     if (wr_cli.heartbeat)

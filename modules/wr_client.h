@@ -16,14 +16,20 @@
 #include "wr_opt.h"
 #include "wr_conf.h"
 #include "wr_ctl.h"
+#include "wr_proxy.h"
 
 typedef struct {
     const char *name;
     const char *local; /* "127.0.0.1:5432" */
     int64_t remote_port;
     int priority; /* wr_prio_t */
-    int type;     /* 0: tcp */
+    int type;     /* 0: tcp, 1: http */
+    const char *subdomain;   /* http: NAME.<the server's domain> */
+    const char *hostname;    /* http: or an exact hostname */
+    const char *host_header; /* http: Host sent to the service instead of the public one */
 } wr_client_tunnel_conf_t;
+
+enum { WR_CLIENT_TCP = 0, WR_CLIENT_HTTP = 1 };
 
 typedef struct {
     const char *server;
@@ -37,6 +43,7 @@ typedef struct {
     uint64_t heartbeat_ms;
     wr_client_tunnel_conf_t tunnels[WR_CTL_MAX_TUNNELS];
     size_t ntunnels;
+    wr_proxy_conf_t http; /* the http: map: connections to HTTP services */
     wr_cfg_t rt;
     char token_buf[WR_CTL_TOKEN_MAX + 1];
     wr_argv_t args;        /* the command line with WARREN_* options */

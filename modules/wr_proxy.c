@@ -1,0 +1,634 @@
+/*
+ * wr_proxy: HTTP requests from the tunnel to the local service, over a pool
+ * of keep-alive connections (see wr_proxy.h).
+ *
+ * A request (wr_preq_t) goes through HEAD (its head arriving on the
+ * stream), CONNECT (a connection from the pool or a new one), and FORWARD
+ * (the head sent, the body copied as it arrives, the response coming back).
+ * It ends when the response has ended (the stream is finished and the
+ * connection pooled when both sides allow it), or fails (the stream is
+ * reset with a reason the server turns into a 502 or 504).
+ */
+#include "wr_proxy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/bufferevent.h>
+#include <http_parser.h>
+
+#include "wr_frame.h"
+#include "wr_http.h"
+#include "wr_log.h"
+#include "wr_net.h"
+#include "wr_pipe.h"
+
+#define WR_PX_OUT_HIGH (256 * 1024) /* bytes queued to the service before we stop */
+#define WR_PX_READ_MAX (256 * 1024)
+
+enum { WR_PX_HEAD, WR_PX_CONNECT, WR_PX_FORWARD };
+
+typedef struct wr_pconn wr_pconn_t;
+typedef struct wr_preq wr_preq_t;
+
+struct wr_pconn {
+    wr_pconn_t *next, *prev; /* the pool's idle list */
+    wr_proxy_t *p;
+    struct bufferevent *bev;
+    struct event *idle;
+};
+
+struct wr_preq {
+    wr_preq_t *next, *prev; /* the proxy's requests */
+    wr_proxy_t *p;
+    wr_mux_stream_t *s;
+    wr_pconn_t *c;
+    wr_http_parser_t *req, *resp;
+    struct evbuffer *in;   /* from the stream, not yet forwarded */
+    struct evbuffer *head; /* the request head as sent, kept for one retry */
+    struct event *timer;
+    char peer[64];
+    char line[96]; /* "GET /path", for logs */
+    int state;
+    int req_done, resp_head, resp_bytes, resp_keep;
+    int retryable, retried, reused, upgrade;
+    int local_paused; /* not reading the service: the stream is full */
+    unsigned status;
+    struct timespec t0;
+};
+
+struct wr_proxy {
+    struct event_base *base;
+    wr_proxy_conf_t conf;
+    char *tunnel, *local, *host_header;
+    wr_addr_t addr;
+    int addr_ok;
+    wr_pconn_t *idle; /* most recently used first */
+    int64_t nidle;
+    wr_preq_t *reqs;
+    wr_proxy_stats_t stats;
+};
+
+void wr_proxy_conf_default(wr_proxy_conf_t *c)
+{
+    c->max_idle = 32;
+    c->idle_ms = 30000;
+    c->max_header = 64 * 1024;
+    c->connect_ms = 5000;
+    c->response_ms = 60000;
+}
+
+const wr_proxy_stats_t *wr_proxy_stats(const wr_proxy_t *p)
+{
+    return &p->stats;
+}
+
+/* --- the pool ---------------------------------------------------------- */
+
+static void wr_pconn_free(wr_pconn_t *c)
+{
+    wr_proxy_t *p = c->p;
+
+    if (c->idle) {
+        event_free(c->idle);
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            p->idle = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        p->nidle--;
+    }
+    if (c->bev)
+        bufferevent_free(c->bev);
+    free(c);
+}
+
+/* An idle connection that says anything, or closes, or idles too long, is
+ * of no more use. */
+static void wr_pconn_idle_read(struct bufferevent *bev, void *arg)
+{
+    wr_pconn_free(arg);
+}
+
+static void wr_pconn_idle_event(struct bufferevent *bev, short what, void *arg)
+{
+    wr_pconn_free(arg);
+}
+
+static void wr_pconn_idle_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    wr_pconn_free(arg);
+}
+
+static void wr_pconn_put(wr_proxy_t *p, wr_pconn_t *c)
+{
+    struct timeval tv = {(time_t)(p->conf.idle_ms / 1000),
+                         (suseconds_t)(p->conf.idle_ms % 1000) * 1000};
+
+    if (p->nidle >= p->conf.max_idle ||
+        evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
+        (c->idle = event_new(p->base, -1, 0, wr_pconn_idle_timeout, c)) == NULL) {
+        wr_pconn_free(c);
+        return;
+    }
+    event_add(c->idle, &tv);
+    bufferevent_setcb(c->bev, wr_pconn_idle_read, NULL, wr_pconn_idle_event, c);
+    bufferevent_enable(c->bev, EV_READ);
+    c->prev = NULL;
+    c->next = p->idle;
+    if (c->next)
+        c->next->prev = c;
+    p->idle = c;
+    p->nidle++;
+}
+
+static wr_pconn_t *wr_pconn_take(wr_proxy_t *p)
+{
+    wr_pconn_t *c = p->idle;
+
+    if (c == NULL)
+        return NULL;
+    p->idle = c->next;
+    if (p->idle)
+        p->idle->prev = NULL;
+    p->nidle--;
+    event_free(c->idle);
+    c->idle = NULL;
+    c->next = c->prev = NULL;
+    return c;
+}
+
+/* --- requests ---------------------------------------------------------- */
+
+static void wr_preq_connect(wr_preq_t *r);
+static void wr_preq_forward(wr_preq_t *r);
+static void wr_preq_send(wr_preq_t *r);
+static int wr_preq_response(wr_preq_t *r);
+
+static long wr_preq_ms(const wr_preq_t *r)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (long)((t1.tv_sec - r->t0.tv_sec) * 1000 + (t1.tv_nsec - r->t0.tv_nsec) / 1000000);
+}
+
+static void wr_preq_free(wr_preq_t *r)
+{
+    wr_proxy_t *p = r->p;
+
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        p->reqs = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    if (r->c)
+        wr_pconn_free(r->c);
+    if (r->s) {
+        wr_mux_stream_reset(r->s, WR_RST_CANCEL);
+        wr_mux_stream_close(r->s);
+    }
+    if (r->timer)
+        event_free(r->timer);
+    wr_http_parser_free(r->req);
+    wr_http_parser_free(r->resp);
+    if (r->in)
+        evbuffer_free(r->in);
+    if (r->head)
+        evbuffer_free(r->head);
+    p->stats.requests++;
+    free(r);
+}
+
+/* No response can come: tell the server why (it answers 502 or 504). */
+static void wr_preq_fail(wr_preq_t *r, uint32_t reason, const char *why)
+{
+    if (r->resp_bytes)
+        wr_log_info("tunnel %s: %s from %s: response cut short: %s", r->p->tunnel, r->line,
+                    r->peer, why);
+    else
+        wr_log_info("tunnel %s: %s from %s: no response: %s", r->p->tunnel, r->line, r->peer,
+                    why);
+    r->p->stats.failures++;
+    if (r->s) {
+        wr_mux_stream_reset(r->s, reason);
+        wr_mux_stream_close(r->s);
+        r->s = NULL;
+    }
+    wr_preq_free(r);
+}
+
+/* The response has ended: finish the stream, pool the connection. */
+static void wr_preq_done(wr_preq_t *r)
+{
+    wr_pconn_t *c = r->c;
+
+    wr_log_debug("tunnel %s: %s from %s -> %u in %ld ms%s", r->p->tunnel, r->line, r->peer,
+                 r->status, wr_preq_ms(r), r->reused ? " (pooled connection)" : "");
+    wr_mux_stream_close(r->s); /* FIN after the queued response */
+    r->s = NULL;
+    r->c = NULL;
+    if (r->resp_keep && r->req_done)
+        wr_pconn_put(r->p, c);
+    else
+        wr_pconn_free(c);
+    wr_preq_free(r);
+}
+
+static void wr_preq_on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    wr_preq_t *r = arg;
+
+    if (r->resp_head)
+        wr_preq_fail(r, WR_RST_CANCEL, "the service stalled");
+    else
+        wr_preq_fail(r, WR_RST_TIMEOUT, "the service did not answer in time");
+}
+
+static void wr_preq_arm(wr_preq_t *r, uint64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+    event_add(r->timer, &tv);
+}
+
+/* A 101: the connection and the stream are spliced raw. */
+static void wr_preq_upgrade(wr_preq_t *r)
+{
+    struct bufferevent *bev = r->c->bev;
+    wr_mux_stream_t *s = r->s;
+
+    /* What the public client sent after its request goes first. */
+    evbuffer_add_buffer(bufferevent_get_output(bev), r->in);
+    r->c->bev = NULL;
+    r->s = NULL;
+    wr_log_debug("tunnel %s: %s from %s upgraded", r->p->tunnel, r->line, r->peer);
+    wr_preq_free(r);
+    bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+    wr_pipe_new(bev, s, NULL, NULL, NULL);
+}
+
+/* Forward what the service has sent. -1 when r is gone (finished or
+ * failed), 0 when it waits for more. */
+static int wr_preq_response(wr_preq_t *r)
+{
+    struct evbuffer *in = bufferevent_get_input(r->c->bev);
+    struct evbuffer *tmp = r->head; /* free once sent: reused as scratch */
+
+    for (;;) {
+        size_t n = 0;
+        int rc;
+
+        if (wr_mux_stream_write_full(r->s)) {
+            r->local_paused = 1;
+            bufferevent_disable(r->c->bev, EV_READ); /* until the stream drains */
+            return 0;
+        }
+        if (!r->resp_head) {
+            const wr_http_head_t *h;
+            rc = wr_http_read_head(r->resp, in);
+            if (rc == WR_HTTP_NEED)
+                return 0;
+            if (rc != WR_HTTP_HEAD) {
+                const char *why;
+                wr_http_parser_error(r->resp, &why);
+                wr_preq_fail(r, WR_RST_CANCEL, why ? why : "invalid response");
+                return -1;
+            }
+            h = wr_http_parser_head(r->resp);
+            r->status = h->status;
+            evbuffer_drain(tmp, evbuffer_get_length(tmp));
+            r->retryable = 0;
+            if (h->status == 101 && r->upgrade) {
+                wr_http_write_response(tmp, h, 1, 1);
+                wr_mux_stream_write_buffer(r->s, tmp);
+                wr_preq_upgrade(r);
+                return -1;
+            }
+            if (h->status >= 200) {
+                r->resp_head = 1;
+                r->resp_keep = h->keep_alive && !h->close_delimited;
+            }
+            wr_http_write_response(tmp, h, 1, 1);
+            if (wr_mux_stream_write_buffer(r->s, tmp) != 0) {
+                wr_preq_fail(r, WR_RST_CANCEL, "stream gone");
+                return -1;
+            }
+            r->resp_bytes = 1;
+            wr_preq_arm(r, r->p->conf.response_ms);
+        }
+        rc = wr_http_read_body(r->resp, in, &n);
+        if (rc == WR_HTTP_ERROR) {
+            wr_preq_fail(r, WR_RST_CANCEL, "invalid response body");
+            return -1;
+        }
+        if (n > 0) {
+            evbuffer_remove_buffer(in, tmp, n);
+            if (wr_mux_stream_write_buffer(r->s, tmp) != 0) {
+                wr_preq_fail(r, WR_RST_CANCEL, "stream gone");
+                return -1;
+            }
+            wr_preq_arm(r, r->p->conf.response_ms);
+        }
+        if (rc == WR_HTTP_DONE) {
+            if (r->resp_head) {
+                wr_preq_done(r);
+                return -1;
+            }
+            continue; /* an interim 1xx */
+        }
+        if (n == 0)
+            return 0;
+    }
+}
+
+static void wr_preq_local_read(struct bufferevent *bev, void *arg)
+{
+    (void)wr_preq_response(arg);
+}
+
+static void wr_preq_local_write(struct bufferevent *bev, void *arg)
+{
+    wr_preq_t *r = arg;
+
+    if (!r->req_done)
+        wr_preq_forward(r);
+}
+
+static void wr_preq_local_event(struct bufferevent *bev, short what, void *arg)
+{
+    wr_preq_t *r = arg;
+
+    if (what & BEV_EVENT_CONNECTED) {
+        wr_preq_send(r);
+        return;
+    }
+    if (r->state == WR_PX_CONNECT) {
+        char why[160];
+        snprintf(why, sizeof(why), "cannot connect to %s: %s", r->p->local,
+                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        wr_log_warn("tunnel %s: %s", r->p->tunnel, why);
+        wr_preq_fail(r, WR_RST_CONNECT, why);
+        return;
+    }
+    if (what & BEV_EVENT_EOF) {
+        /* Whatever came before the EOF first. */
+        if (wr_preq_response(r) != 0)
+            return;
+        if (r->resp_head && wr_http_eof(r->resp) == WR_HTTP_DONE) {
+            r->resp_keep = 0;
+            wr_preq_done(r);
+            return;
+        }
+    }
+    if (!r->resp_bytes && r->reused && r->retryable && !r->retried) {
+        /* The pooled connection had been closed by the service. */
+        r->retried = 1;
+        r->p->stats.retries++;
+        wr_pconn_free(r->c);
+        r->c = NULL;
+        r->reused = 0;
+        wr_http_parser_free(r->resp);
+        r->resp = wr_http_parser_new(1, r->p->conf.max_header);
+        if (r->resp == NULL) {
+            wr_preq_fail(r, WR_RST_INTERNAL, "out of memory");
+            return;
+        }
+        wr_http_parser_expect(r->resp, wr_http_parser_head(r->req)->method);
+        wr_preq_connect(r);
+        return;
+    }
+    wr_preq_fail(r, WR_RST_CANCEL,
+                 what & BEV_EVENT_EOF ? "the service closed the connection" : "connection error");
+}
+
+/* Copy the request body from the stream to the service as it comes. */
+static void wr_preq_forward(wr_preq_t *r)
+{
+    struct evbuffer *out = bufferevent_get_output(r->c->bev);
+
+    while (!r->req_done && r->s != NULL) {
+        size_t n = 0;
+        int rc;
+
+        if (evbuffer_get_length(out) >= WR_PX_OUT_HIGH)
+            return; /* resumed by the write callback */
+        rc = wr_http_read_body(r->req, r->in, &n);
+        if (rc == WR_HTTP_ERROR) {
+            wr_preq_fail(r, WR_RST_CANCEL, "invalid request body");
+            return;
+        }
+        if (n > 0)
+            evbuffer_remove_buffer(r->in, out, n);
+        if (rc == WR_HTTP_DONE) {
+            r->req_done = 1;
+            return;
+        }
+        if (n == 0 && wr_mux_stream_read(r->s, r->in, WR_PX_READ_MAX) == 0) {
+            if (wr_mux_stream_eof(r->s))
+                wr_preq_fail(r, WR_RST_CANCEL, "the request ended early");
+            return; /* more body to come */
+        }
+    }
+}
+
+/* On a connected connection: the head (the first time, or again after a
+ * retry), then the body. */
+static void wr_preq_send(wr_preq_t *r)
+{
+    struct evbuffer *out = bufferevent_get_output(r->c->bev);
+
+    r->state = WR_PX_FORWARD;
+    if (r->retryable) /* keep a copy: it may have to go again */
+        evbuffer_add(out, evbuffer_pullup(r->head, -1), evbuffer_get_length(r->head));
+    else
+        evbuffer_add_buffer(out, r->head);
+    bufferevent_setcb(r->c->bev, wr_preq_local_read, wr_preq_local_write, wr_preq_local_event, r);
+    bufferevent_setwatermark(r->c->bev, EV_WRITE, WR_PX_OUT_HIGH / 2, 0);
+    bufferevent_enable(r->c->bev, EV_READ | EV_WRITE);
+    wr_preq_forward(r);
+}
+
+static void wr_preq_connect(wr_preq_t *r)
+{
+    wr_proxy_t *p = r->p;
+    wr_pconn_t *c = wr_pconn_take(p);
+
+    r->state = WR_PX_CONNECT;
+    wr_preq_arm(r, p->conf.response_ms);
+    if (c != NULL) {
+        r->c = c;
+        r->reused = 1;
+        p->stats.reused++;
+        wr_preq_send(r);
+        return;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL || (c->bev = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+        free(c);
+        wr_preq_fail(r, WR_RST_INTERNAL, "out of memory");
+        return;
+    }
+    c->p = p;
+    r->c = c;
+    p->stats.connects++;
+    bufferevent_setcb(c->bev, NULL, NULL, wr_preq_local_event, r);
+    if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&p->addr.ss, (int)p->addr.len) != 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "cannot connect to %s: %s", p->local, strerror(errno));
+        wr_log_warn("tunnel %s: %s", p->tunnel, why);
+        wr_preq_fail(r, WR_RST_CONNECT, why);
+        return;
+    }
+    /* Small writes (a WebSocket frame's tail) must not wait for an ACK. */
+    wr_sock_tune(bufferevent_getfd(c->bev), 0);
+}
+
+static void wr_preq_stream_read(wr_mux_stream_t *s, void *arg)
+{
+    wr_preq_t *r = arg;
+    const wr_http_head_t *h;
+    wr_http_fwd_t fw;
+    int rc;
+
+    if (r->state == WR_PX_FORWARD) {
+        if (!r->req_done)
+            wr_preq_forward(r);
+        return;
+    }
+    if (r->state != WR_PX_HEAD)
+        return; /* connecting: the rest waits in the stream */
+    wr_mux_stream_read(s, r->in, WR_PX_READ_MAX);
+    rc = wr_http_read_head(r->req, r->in);
+    if (rc == WR_HTTP_NEED) {
+        if (wr_mux_stream_eof(s))
+            wr_preq_fail(r, WR_RST_CANCEL, "the request head ended early");
+        return;
+    }
+    if (rc != WR_HTTP_HEAD) {
+        const char *why;
+        wr_http_parser_error(r->req, &why);
+        wr_preq_fail(r, WR_RST_CANCEL, why ? why : "invalid request");
+        return;
+    }
+    h = wr_http_parser_head(r->req);
+    snprintf(r->line, sizeof(r->line), "%s %.*s", h->method_name, (int)(h->url_len > 80 ? 80 : h->url_len),
+             h->url);
+    memset(&fw, 0, sizeof(fw));
+    fw.host_override = r->p->host_header;
+    fw.keep_upgrade = h->upgrade;
+    if (wr_http_write_request(r->head, h, &fw) != 0) {
+        wr_preq_fail(r, WR_RST_INTERNAL, "out of memory");
+        return;
+    }
+    r->upgrade = h->upgrade;
+    r->retryable = !h->body && (h->method == HTTP_GET || h->method == HTTP_HEAD ||
+                                h->method == HTTP_OPTIONS || h->method == HTTP_TRACE ||
+                                h->method == HTTP_PUT || h->method == HTTP_DELETE);
+    wr_http_parser_expect(r->resp, h->method);
+    wr_preq_connect(r);
+}
+
+static void wr_preq_stream_write(wr_mux_stream_t *s, void *arg)
+{
+    wr_preq_t *r = arg;
+
+    if (r->local_paused && r->c != NULL) {
+        r->local_paused = 0;
+        bufferevent_enable(r->c->bev, EV_READ);
+        (void)wr_preq_response(r);
+    }
+}
+
+static void wr_preq_stream_event(wr_mux_stream_t *s, int ev, void *arg)
+{
+    wr_preq_t *r = arg;
+
+    /* The public client went away, or the session: the connection to the
+     * service is mid-request and cannot be pooled. */
+    wr_mux_stream_close(s);
+    r->s = NULL;
+    wr_log_debug("tunnel %s: %s from %s: cancelled by the server", r->p->tunnel,
+                 r->line[0] ? r->line : "request", r->peer);
+    wr_preq_free(r);
+}
+
+void wr_proxy_serve(wr_proxy_t *p, wr_mux_stream_t *s, struct evbuffer *pre, const char *peer)
+{
+    wr_preq_t *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        goto failed;
+    r->p = p;
+    r->s = s;
+    r->next = p->reqs;
+    if (r->next)
+        r->next->prev = r;
+    p->reqs = r;
+    clock_gettime(CLOCK_MONOTONIC, &r->t0);
+    snprintf(r->peer, sizeof(r->peer), "%s", peer);
+    r->req = wr_http_parser_new(0, p->conf.max_header);
+    r->resp = wr_http_parser_new(1, p->conf.max_header);
+    r->in = evbuffer_new();
+    r->head = evbuffer_new();
+    r->timer = event_new(p->base, -1, 0, wr_preq_on_timeout, r);
+    if (r->req == NULL || r->resp == NULL || r->in == NULL || r->head == NULL ||
+        r->timer == NULL) {
+        wr_preq_fail(r, WR_RST_INTERNAL, "out of memory");
+        return;
+    }
+    if (!p->addr_ok) {
+        wr_preq_fail(r, WR_RST_CONNECT, "bad local address");
+        return;
+    }
+    evbuffer_add_buffer(r->in, pre);
+    wr_mux_stream_setcb(s, wr_preq_stream_read, wr_preq_stream_write, wr_preq_stream_event, r);
+    wr_preq_stream_read(s, r);
+    return;
+
+failed:
+    wr_mux_stream_reset(s, WR_RST_INTERNAL);
+    wr_mux_stream_close(s);
+}
+
+wr_proxy_t *wr_proxy_new(struct event_base *base, const char *tunnel, const char *local,
+                         const char *host_header, const wr_proxy_conf_t *conf)
+{
+    wr_proxy_t *p = calloc(1, sizeof(*p));
+    char why[160];
+
+    if (p == NULL)
+        return NULL;
+    p->base = base;
+    p->conf = *conf;
+    p->tunnel = strdup(tunnel);
+    p->local = strdup(local);
+    p->host_header = host_header ? strdup(host_header) : NULL;
+    if (p->tunnel == NULL || p->local == NULL || (host_header && p->host_header == NULL)) {
+        wr_proxy_free(p);
+        return NULL;
+    }
+    p->addr_ok = wr_addr_parse(local, &p->addr, why, sizeof(why)) == 0;
+    if (!p->addr_ok)
+        wr_log_warn("tunnel %s: local address: %s", tunnel, why);
+    return p;
+}
+
+void wr_proxy_free(wr_proxy_t *p)
+{
+    if (p == NULL)
+        return;
+    while (p->reqs)
+        wr_preq_free(p->reqs);
+    while (p->idle)
+        wr_pconn_free(p->idle);
+    free(p->tunnel);
+    free(p->local);
+    free(p->host_header);
+    free(p);
+}
