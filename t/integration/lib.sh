@@ -10,6 +10,10 @@ GOSMUX="$WR_TOP/t/tools/gosmux/gosmux"
 T=$(basename "$0" .sh)
 TMPD=$(mktemp -d "${TMPDIR:-/tmp}/warren-$T.XXXXXX")
 WR_PIDS=""
+# A warren server opens an HTTP ingress on 0.0.0.0:8080 unless told not to:
+# tests that do not exercise it keep it off (HTTP tests unset this).
+WARREN_HTTP_BIND=off
+export WARREN_HTTP_BIND
 
 wr_cleanup() {
     for p in $WR_PIDS; do

@@ -30,7 +30,7 @@ mkdir -p "$tmp/www"
 echo "<h1>hello from a private web server on 127.0.0.1:$lp</h1>" >"$tmp/www/index.html"
 python3 -m http.server "$lp" --bind 127.0.0.1 --directory "$tmp/www" >"$tmp/web.log" 2>&1 &
 pids="$pids $!"
-"$warren" server --bind "127.0.0.1:$sp" --tcp-bind 127.0.0.1 --tcp-ports "$rp-$rp" \
+"$warren" server --bind "127.0.0.1:$sp" --http-bind off --tcp-bind 127.0.0.1 --tcp-ports "$rp-$rp" \
     --token demo-token >"$tmp/server.log" 2>&1 &
 pids="$pids $!"
 wait_for "$tmp/server.log" "listening on"
