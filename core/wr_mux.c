@@ -29,6 +29,7 @@
 
 #include "wr_frame.h"
 #include "wr_log.h"
+#include "wr_net.h"
 #include "wr_tls.h"
 
 /* What a plain smux v2 sender assumes about our window before our first UPD
@@ -1195,8 +1196,7 @@ wr_mux_t *wr_mux_new(struct event_base *base, struct bufferevent *bev, const wr_
 
     bufferevent_setcb(bev, wr_mux_read_cb, wr_mux_write_cb, wr_mux_event_cb, m);
     /* libevent's default 16 KiB per read/write call costs syscalls on bulk. */
-    bufferevent_set_max_single_read(bev, 256 * 1024);
-    bufferevent_set_max_single_write(bev, 1024 * 1024);
+    wr_bev_bulk(bev);
     bufferevent_setwatermark(bev, EV_WRITE, cfg->output_high / 2, 0);
     if (bufferevent_enable(bev, EV_READ | EV_WRITE) != 0)
         goto failed;

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/bufferevent.h>
+
 int wr_addr_parse(const char *text, wr_addr_t *addr, char *why, size_t whylen)
 {
     char host[256];
@@ -165,4 +167,10 @@ void wr_sock_tune(int fd, int notsent_lowat)
     if (notsent_lowat > 0)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &notsent_lowat, sizeof(notsent_lowat));
 #endif
+}
+
+void wr_bev_bulk(struct bufferevent *bev)
+{
+    bufferevent_set_max_single_read(bev, 256 * 1024);
+    bufferevent_set_max_single_write(bev, 1024 * 1024);
 }

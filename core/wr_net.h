@@ -35,4 +35,10 @@ int wr_connect(const wr_addr_t *addr, int timeout_ms);
  * queue. Best effort: failures are ignored. */
 void wr_sock_tune(int fd, int notsent_lowat);
 
+/* Let a bufferevent that carries bulk data read 256 KiB and write 1 MiB
+ * per call (libevent's default is 16 KiB: four times the system calls and
+ * wake-ups for the same bytes). */
+struct bufferevent;
+void wr_bev_bulk(struct bufferevent *bev);
+
 #endif

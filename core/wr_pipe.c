@@ -29,6 +29,7 @@
 
 #include "wr_frame.h"
 #include "wr_log.h"
+#include "wr_net.h"
 
 /* How wr_pipe_finish treats each side. */
 enum {
@@ -279,6 +280,7 @@ wr_pipe_t *wr_pipe_new(struct bufferevent *bev, wr_mux_stream_t *s, struct evbuf
      * socket is paused by disabling EV_READ, see wr_pipe_push. */
     bufferevent_setwatermark(bev, EV_WRITE, WR_PIPE_OUTPUT_HIGH / 2, 0);
     bufferevent_setwatermark(bev, EV_READ, 0, 0);
+    wr_bev_bulk(bev);
     if (bufferevent_enable(bev, EV_READ | EV_WRITE) != 0)
         goto failed;
     if (wr_mux_stream_write_full(s)) {

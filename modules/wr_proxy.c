@@ -487,6 +487,7 @@ static void wr_preq_connect(wr_preq_t *r)
     }
     /* Small writes (a WebSocket frame's tail) must not wait for an ACK. */
     wr_sock_tune(bufferevent_getfd(c->bev), 0);
+    wr_bev_bulk(c->bev);
 }
 
 static void wr_preq_stream_read(wr_mux_stream_t *s, void *arg)
