@@ -1,5 +1,5 @@
 /*
- * wr_tls: TLS 1.3 contexts and bufferevents (see wr_tls.h).
+ * wr_tls: TLS contexts and bufferevents (see wr_tls.h).
  */
 #include "wr_tls.h"
 
@@ -15,16 +15,34 @@
 #include <openssl/x509v3.h>
 
 struct wr_tls {
-    SSL_CTX *ctx;
+    SSL_CTX *ctx; /* SSL objects are made from this one */
     int server;
     int verify; /* client: verify the server; server: require a client cert */
+    /* SNI server: one context per certificate/key pair, ctxs[0] == ctx
+     * (owned once, as ctx); NULL and 0 otherwise. */
+    SSL_CTX **ctxs;
+    size_t nctx;
 };
 
+/* Public HTTPS also takes TLS 1.2 (older API clients, some proxies); its
+ * cipher list is Mozilla's "intermediate" one without DHE (which would
+ * need DH parameters): forward secrecy and AEAD only. TLS 1.3 suites are
+ * OpenSSL's defaults, all of them fine. */
+#define WR_TLS12_CIPHERS                                                                           \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
 /* The newest OpenSSL error queued on this thread, as one line, and clear
- * the queue. */
+ * the queue. A failed system call (a missing file) is queued first and
+ * then only echoed as "system lib" by each layer: that first one says
+ * more. */
 static const char *wr_tls_last_error(char *buf, size_t len)
 {
-    unsigned long e = ERR_peek_last_error();
+    unsigned long e = ERR_peek_error();
+
+    if (e == 0 || ERR_GET_LIB(e) != ERR_LIB_SYS)
+        e = ERR_peek_last_error();
 
     if (e == 0) {
         snprintf(buf, len, "%s", errno ? strerror(errno) : "unknown error");
@@ -51,6 +69,21 @@ static int wr_tls_fail(char *why, size_t whylen, const char *what, const char *f
     return -1;
 }
 
+/* A context refusing anything older than min_version. */
+static SSL_CTX *wr_tls_ctx_new(int server, int min_version, char *why, size_t whylen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+
+    if (ctx == NULL) {
+        wr_tls_fail(why, whylen, "cannot create a TLS context", NULL);
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, min_version);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+    return ctx;
+}
+
 static wr_tls_t *wr_tls_new(int server, char *why, size_t whylen)
 {
     wr_tls_t *tls = calloc(1, sizeof(*tls));
@@ -60,27 +93,23 @@ static wr_tls_t *wr_tls_new(int server, char *why, size_t whylen)
         return NULL;
     }
     tls->server = server;
-    tls->ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+    /* TLS 1.3 only: nothing older is offered or accepted. */
+    tls->ctx = wr_tls_ctx_new(server, TLS1_3_VERSION, why, whylen);
     if (tls->ctx == NULL) {
-        wr_tls_fail(why, whylen, "cannot create a TLS context", NULL);
         free(tls);
         return NULL;
     }
-    /* TLS 1.3 only: nothing older is offered or accepted. */
-    SSL_CTX_set_min_proto_version(tls->ctx, TLS1_3_VERSION);
-    SSL_CTX_set_mode(tls->ctx, SSL_MODE_RELEASE_BUFFERS);
-    SSL_CTX_set_options(tls->ctx, SSL_OP_NO_RENEGOTIATION);
     return tls;
 }
 
-static int wr_tls_load_pair(wr_tls_t *tls, const char *cert, const char *key, char *why,
+static int wr_tls_load_pair(SSL_CTX *ctx, const char *cert, const char *key, char *why,
                             size_t whylen)
 {
-    if (SSL_CTX_use_certificate_chain_file(tls->ctx, cert) != 1)
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
         return wr_tls_fail(why, whylen, "tls certificate", cert);
-    if (SSL_CTX_use_PrivateKey_file(tls->ctx, key, SSL_FILETYPE_PEM) != 1)
+    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
         return wr_tls_fail(why, whylen, "tls key", key);
-    if (SSL_CTX_check_private_key(tls->ctx) != 1)
+    if (SSL_CTX_check_private_key(ctx) != 1)
         return wr_tls_fail(why, whylen, "tls key does not match the certificate", key);
     return 0;
 }
@@ -92,7 +121,7 @@ wr_tls_t *wr_tls_server_new(const char *cert_file, const char *key_file, const c
 
     if (tls == NULL)
         return NULL;
-    if (wr_tls_load_pair(tls, cert_file, key_file, why, whylen) != 0)
+    if (wr_tls_load_pair(tls->ctx, cert_file, key_file, why, whylen) != 0)
         goto failed;
     if (ca_file != NULL) {
         STACK_OF(X509_NAME) * names;
@@ -124,7 +153,7 @@ wr_tls_t *wr_tls_client_new(const char *ca_file, const char *cert_file, const ch
         snprintf(why, whylen, "a client certificate needs both a cert and a key file");
         goto failed;
     }
-    if (cert_file != NULL && wr_tls_load_pair(tls, cert_file, key_file, why, whylen) != 0)
+    if (cert_file != NULL && wr_tls_load_pair(tls->ctx, cert_file, key_file, why, whylen) != 0)
         goto failed;
     if (!insecure) {
         int ok = ca_file ? SSL_CTX_load_verify_locations(tls->ctx, ca_file, NULL)
@@ -143,11 +172,100 @@ failed:
     return NULL;
 }
 
+/* Does ctx's certificate name host? Exact names and wildcards of the SAN
+ * (the CN only when there is no DNS SAN), case-insensitively. A partial
+ * wildcard such as "w*.example.com" matches nothing, as in browsers. */
+static int wr_tls_ctx_names(SSL_CTX *ctx, const char *host)
+{
+    X509 *cert = SSL_CTX_get0_certificate(ctx);
+
+    return cert != NULL &&
+           X509_check_host(cert, host, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+}
+
+/* The ClientHello's SNI chooses the context (and so the certificate). It
+ * runs on the worker thread doing the handshake and only reads the
+ * contexts, which are shared read-only. */
+static int wr_tls_on_sni(SSL *ssl, int *alert, void *arg)
+{
+    wr_tls_t *tls = arg;
+    const char *host = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+
+    if (host == NULL)
+        return SSL_TLSEXT_ERR_OK; /* no SNI: the first pair */
+    for (size_t i = 0; i < tls->nctx; i++) {
+        if (wr_tls_ctx_names(tls->ctxs[i], host)) {
+            if (i > 0 && SSL_set_SSL_CTX(ssl, tls->ctxs[i]) == NULL) {
+                *alert = SSL_AD_INTERNAL_ERROR;
+                return SSL_TLSEXT_ERR_ALERT_FATAL;
+            }
+            return SSL_TLSEXT_ERR_OK;
+        }
+    }
+    /* No match: the first pair all the same, and no alert; a client that
+     * checks the name will refuse it and say why. */
+    return SSL_TLSEXT_ERR_OK;
+}
+
+wr_tls_t *wr_tls_server_sni_new(const char *const *certs, const char *const *keys, size_t n,
+                                char *why, size_t whylen)
+{
+    wr_tls_t *tls = calloc(1, sizeof(*tls));
+
+    if (tls == NULL || (tls->ctxs = calloc(n ? n : 1, sizeof(*tls->ctxs))) == NULL) {
+        snprintf(why, whylen, "out of memory");
+        goto failed;
+    }
+    tls->server = 1;
+    if (n == 0) {
+        snprintf(why, whylen, "no tls certificate given");
+        goto failed;
+    }
+    for (size_t i = 0; i < n; i++) {
+        SSL_CTX *ctx = wr_tls_ctx_new(1, TLS1_2_VERSION, why, whylen);
+        if (ctx == NULL)
+            goto failed;
+        tls->ctxs[tls->nctx++] = ctx;
+        if (i == 0)
+            tls->ctx = ctx;
+        if (SSL_CTX_set_cipher_list(ctx, WR_TLS12_CIPHERS) != 1) {
+            wr_tls_fail(why, whylen, "tls cipher list", NULL);
+            goto failed;
+        }
+        if (wr_tls_load_pair(ctx, certs[i], keys[i], why, whylen) != 0)
+            goto failed;
+    }
+    SSL_CTX_set_tlsext_servername_callback(tls->ctx, wr_tls_on_sni);
+    SSL_CTX_set_tlsext_servername_arg(tls->ctx, tls);
+    return tls;
+
+failed:
+    wr_tls_free(tls);
+    return NULL;
+}
+
+int wr_tls_has_name(const wr_tls_t *tls, const char *host)
+{
+    if (!tls->server || host == NULL || host[0] == '\0')
+        return 0;
+    if (tls->nctx == 0)
+        return wr_tls_ctx_names(tls->ctx, host);
+    for (size_t i = 0; i < tls->nctx; i++) {
+        if (wr_tls_ctx_names(tls->ctxs[i], host))
+            return 1;
+    }
+    return 0;
+}
+
 void wr_tls_free(wr_tls_t *tls)
 {
     if (tls == NULL)
         return;
     SSL_CTX_free(tls->ctx);
+    /* ctxs[0] is ctx, freed above. */
+    for (size_t i = 1; i < tls->nctx; i++)
+        SSL_CTX_free(tls->ctxs[i]);
+    free(tls->ctxs);
     free(tls);
 }
 

@@ -1,11 +1,15 @@
 /*
- * wr_tls: TLS 1.3 (OpenSSL) for sessions: contexts built from certificate
- * files, and bufferevents that speak TLS over a connected socket.
+ * wr_tls: TLS (OpenSSL) for sessions and for public HTTPS: contexts built
+ * from certificate files, and bufferevents that speak TLS over a connected
+ * socket.
  *
- * Rules: TLS 1.2 and below are refused; a client always verifies the
+ * Rules for sessions (wr_tls_server_new, wr_tls_client_new): TLS 1.2 and
+ * below are refused; a client always verifies the
  * server's certificate chain and name unless told `insecure` (which the
  * caller must announce loudly); a server given a CA file requires and
- * verifies a client certificate (mTLS).
+ * verifies a client certificate (mTLS). Public HTTPS
+ * (wr_tls_server_sni_new) takes TLS 1.2 too, since browsers and API clients
+ * are not ours to upgrade, and several certificates chosen by SNI.
  *
  * Contexts are built on the main thread and then shared read-only by the
  * workers (OpenSSL 3 contexts are thread-safe for this use).
@@ -24,6 +28,25 @@ typedef struct wr_tls wr_tls_t;
  * NULL with a reason in why ("tls cert 'x.pem': No such file ..."). */
 wr_tls_t *wr_tls_server_new(const char *cert_file, const char *key_file, const char *ca_file,
                             char *why, size_t whylen);
+
+/* A server context for public HTTPS: TLS 1.2 (forward-secret AEAD suites
+ * only) and 1.3, and n >= 1 certificate/key pairs (PEM files; certs[i] may
+ * hold a chain, leaf first). The ClientHello's SNI picks the first pair
+ * whose certificate matches it (X509_check_host: exact names and wildcards
+ * like *.example.com from the SAN, the CN only without a DNS SAN; case
+ * does not matter), the first pair otherwise, also when there is no SNI.
+ * No client certificates. The arrays are only read during the call. NULL
+ * with a reason naming the file in why ("tls certificate 'x.pem': ...",
+ * "tls key 'x.key': key values mismatch"). wr_tls_accept() takes it; free
+ * it with wr_tls_free(). Main thread; shared read-only afterwards. */
+wr_tls_t *wr_tls_server_sni_new(const char *const *certs, const char *const *keys, size_t n,
+                                char *why, size_t whylen);
+
+/* 1 when a certificate of the server context tls (any pair of an SNI
+ * context) matches host, by the rules above; else 0 (and for a client
+ * context). For a warning at startup when a tunnel's hostname has no
+ * certificate. Any thread. */
+int wr_tls_has_name(const wr_tls_t *tls, const char *host);
 
 /* A client context: ca_file NULL means the system's trust store; cert and
  * key (both or neither) are the client certificate for mTLS; insecure skips
