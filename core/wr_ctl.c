@@ -29,10 +29,10 @@ enum {
 
 enum {
     WR_T_NAME = 1,
-    WR_T_TYPE = 2,     /* u8 */
-    WR_T_PRIORITY = 3, /* u8 */
-    WR_T_PORT = 4,     /* u16 */
-    WR_T_ADDRESS = 5,  /* string */
+    WR_T_TYPE = 2,      /* u8 */
+    WR_T_PRIORITY = 3,  /* u8 */
+    WR_T_PORT = 4,      /* u16 */
+    WR_T_ADDRESS = 5,   /* string */
     WR_T_SUBDOMAIN = 6, /* hostname label(s) */
     WR_T_HOSTNAME = 7,  /* hostname */
 };

@@ -43,22 +43,36 @@ static const char *const wr_cli_prio_names[] = {"critical", "high", "normal", "l
 static const char *const wr_cli_type_names[] = {"tcp", "http", NULL};
 
 static const wr_conf_field_t wr_cli_tunnel_fields[] = {
-    {.key = "name", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_tunnel_conf_t, name),
+    {.key = "name",
+     .kind = WR_CONF_STRING,
+     .offset = offsetof(wr_client_tunnel_conf_t, name),
      .flags = WR_CONF_REQUIRED},
-    {.key = "type", .kind = WR_CONF_ENUM, .offset = offsetof(wr_client_tunnel_conf_t, type),
+    {.key = "type",
+     .kind = WR_CONF_ENUM,
+     .offset = offsetof(wr_client_tunnel_conf_t, type),
      .enum_names = wr_cli_type_names},
-    {.key = "local", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_tunnel_conf_t, local),
+    {.key = "local",
+     .kind = WR_CONF_STRING,
+     .offset = offsetof(wr_client_tunnel_conf_t, local),
      .flags = WR_CONF_REQUIRED},
-    {.key = "remote_port", .kind = WR_CONF_INT,
-     .offset = offsetof(wr_client_tunnel_conf_t, remote_port), .min = 1, .max = 65535},
-    {.key = "subdomain", .kind = WR_CONF_STRING,
+    {.key = "remote_port",
+     .kind = WR_CONF_INT,
+     .offset = offsetof(wr_client_tunnel_conf_t, remote_port),
+     .min = 1,
+     .max = 65535},
+    {.key = "subdomain",
+     .kind = WR_CONF_STRING,
      .offset = offsetof(wr_client_tunnel_conf_t, subdomain)},
-    {.key = "hostname", .kind = WR_CONF_STRING,
+    {.key = "hostname",
+     .kind = WR_CONF_STRING,
      .offset = offsetof(wr_client_tunnel_conf_t, hostname)},
-    {.key = "host_header", .kind = WR_CONF_STRING,
+    {.key = "host_header",
+     .kind = WR_CONF_STRING,
      .offset = offsetof(wr_client_tunnel_conf_t, host_header)},
-    {.key = "priority", .kind = WR_CONF_ENUM,
-     .offset = offsetof(wr_client_tunnel_conf_t, priority), .enum_names = wr_cli_prio_names},
+    {.key = "priority",
+     .kind = WR_CONF_ENUM,
+     .offset = offsetof(wr_client_tunnel_conf_t, priority),
+     .enum_names = wr_cli_prio_names},
     {.key = NULL},
 };
 
@@ -113,45 +127,70 @@ static const wr_conf_field_t wr_cli_tls_fields[] = {
     {.key = "ca", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, tls_ca)},
     {.key = "cert", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, tls_cert)},
     {.key = "key", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, tls_key)},
-    {.key = "server_name", .kind = WR_CONF_STRING,
+    {.key = "server_name",
+     .kind = WR_CONF_STRING,
      .offset = offsetof(wr_client_conf_t, tls_server_name)},
     {.key = "insecure", .kind = WR_CONF_BOOL, .offset = offsetof(wr_client_conf_t, tls_insecure)},
     {.key = NULL},
 };
 
 static const wr_conf_field_t wr_cli_reconnect_fields[] = {
-    {.key = "initial", .kind = WR_CONF_DURATION,
-     .offset = offsetof(wr_client_conf_t, backoff_initial_ms), .min = 10, .max = 3600000},
-    {.key = "max", .kind = WR_CONF_DURATION, .offset = offsetof(wr_client_conf_t, backoff_max_ms),
-     .min = 10, .max = 3600000},
+    {.key = "initial",
+     .kind = WR_CONF_DURATION,
+     .offset = offsetof(wr_client_conf_t, backoff_initial_ms),
+     .min = 10,
+     .max = 3600000},
+    {.key = "max",
+     .kind = WR_CONF_DURATION,
+     .offset = offsetof(wr_client_conf_t, backoff_max_ms),
+     .min = 10,
+     .max = 3600000},
     {.key = NULL},
 };
 
 static const wr_conf_field_t wr_cli_http_fields[] = {
-    {.key = "max_idle", .kind = WR_CONF_INT, .offset = offsetof(wr_proxy_conf_t, max_idle),
-     .min = 0, .max = 10000},
-    {.key = "idle_timeout", .kind = WR_CONF_DURATION, .offset = offsetof(wr_proxy_conf_t, idle_ms),
-     .min = 100, .max = 86400000},
-    {.key = "response_timeout", .kind = WR_CONF_DURATION,
-     .offset = offsetof(wr_proxy_conf_t, response_ms), .min = 100, .max = 86400000},
-    {.key = "max_header", .kind = WR_CONF_SIZE, .offset = offsetof(wr_proxy_conf_t, max_header),
-     .min = 1024, .max = 1024 * 1024},
+    {.key = "max_idle",
+     .kind = WR_CONF_INT,
+     .offset = offsetof(wr_proxy_conf_t, max_idle),
+     .min = 0,
+     .max = 10000},
+    {.key = "idle_timeout",
+     .kind = WR_CONF_DURATION,
+     .offset = offsetof(wr_proxy_conf_t, idle_ms),
+     .min = 100,
+     .max = 86400000},
+    {.key = "response_timeout",
+     .kind = WR_CONF_DURATION,
+     .offset = offsetof(wr_proxy_conf_t, response_ms),
+     .min = 100,
+     .max = 86400000},
+    {.key = "max_header",
+     .kind = WR_CONF_SIZE,
+     .offset = offsetof(wr_proxy_conf_t, max_header),
+     .min = 1024,
+     .max = 1024 * 1024},
     {.key = NULL},
 };
 
 static const wr_conf_field_t wr_cli_fields[] = {
     {.key = "server", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, server)},
     {.key = "token", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, token)},
-    {.key = "token_file", .kind = WR_CONF_STRING,
-     .offset = offsetof(wr_client_conf_t, token_file)},
+    {.key = "token_file", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, token_file)},
     {.key = "name", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, name)},
     {.key = "tls", .kind = WR_CONF_MAP, .offset = 0, .children = wr_cli_tls_fields},
     {.key = "reconnect", .kind = WR_CONF_MAP, .offset = 0, .children = wr_cli_reconnect_fields},
-    {.key = "heartbeat", .kind = WR_CONF_DURATION,
-     .offset = offsetof(wr_client_conf_t, heartbeat_ms), .min = 100, .max = 3600000},
-    {.key = "http", .kind = WR_CONF_MAP, .offset = offsetof(wr_client_conf_t, http),
+    {.key = "heartbeat",
+     .kind = WR_CONF_DURATION,
+     .offset = offsetof(wr_client_conf_t, heartbeat_ms),
+     .min = 100,
+     .max = 3600000},
+    {.key = "http",
+     .kind = WR_CONF_MAP,
+     .offset = offsetof(wr_client_conf_t, http),
      .children = wr_cli_http_fields},
-    {.key = "tunnels", .kind = WR_CONF_CUSTOM, .offset = offsetof(wr_client_conf_t, tunnels),
+    {.key = "tunnels",
+     .kind = WR_CONF_CUSTOM,
+     .offset = offsetof(wr_client_conf_t, tunnels),
      .handler = wr_cli_tunnels_field},
     {.key = NULL},
 };
@@ -178,24 +217,23 @@ int wr_client_conf_apply(const wr_conf_node_t *root, wr_client_conf_t *c, wr_con
 
 static void wr_client_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: warren client [-c FILE] [options]\n"
-            "  -c, --config FILE        client.yaml (see docs/configuration.md)\n"
-            "      --server HOST:PORT   the warren server (default 127.0.0.1:7835)\n"
-            "      --token TOKEN        (also WARREN_TOKEN, token_file:, or a prompt)\n"
-            "      --local-addr ADDR    quick mode: the local service to publish\n"
-            "      --remote-port PORT   quick mode: its public port on the server\n"
-            "      --subdomain NAME     quick mode, HTTP: NAME.<the server's domain>\n"
-            "      --hostname HOST      quick mode, HTTP: an exact hostname\n"
-            "      --host-header HOST   quick mode, HTTP: Host sent to the local service\n"
-            "      --name NAME          quick mode: the tunnel's name (default tcp-PORT, web)\n"
-            "      --tls                connect with TLS 1.3 (server certificate verified)\n"
-            "      --tls-ca FILE        CA that signed the server certificate\n"
-            "      --tls-server-name N  name expected in the server certificate\n"
-            "      --tls-cert FILE      client certificate (mTLS) ...\n"
-            "      --tls-key FILE       ... and its key\n"
-            "      --tls-insecure       do not verify the server (warns)\n"
-            "      --log-level L        error, warn, info, debug\n"
+    fprintf(f, "usage: warren client [-c FILE] [options]\n"
+               "  -c, --config FILE        client.yaml (see docs/configuration.md)\n"
+               "      --server HOST:PORT   the warren server (default 127.0.0.1:7835)\n"
+               "      --token TOKEN        (also WARREN_TOKEN, token_file:, or a prompt)\n"
+               "      --local-addr ADDR    quick mode: the local service to publish\n"
+               "      --remote-port PORT   quick mode: its public port on the server\n"
+               "      --subdomain NAME     quick mode, HTTP: NAME.<the server's domain>\n"
+               "      --hostname HOST      quick mode, HTTP: an exact hostname\n"
+               "      --host-header HOST   quick mode, HTTP: Host sent to the local service\n"
+               "      --name NAME          quick mode: the tunnel's name (default tcp-PORT, web)\n"
+               "      --tls                connect with TLS 1.3 (server certificate verified)\n"
+               "      --tls-ca FILE        CA that signed the server certificate\n"
+               "      --tls-server-name N  name expected in the server certificate\n"
+               "      --tls-cert FILE      client certificate (mTLS) ...\n"
+               "      --tls-key FILE       ... and its key\n"
+               "      --tls-insecure       do not verify the server (warns)\n"
+               "      --log-level L        error, warn, info, debug\n"
                "Every option --foo-bar may also be set as WARREN_FOO_BAR (the flag wins).\n");
 }
 
@@ -460,8 +498,7 @@ static void wr_cli_session_end(const char *why)
         wr_cli_schedule();
 }
 
-static void wr_cli_pipe_done(wr_pipe_t *p, const char *reason, const wr_pipe_stats_t *st,
-                             void *arg)
+static void wr_cli_pipe_done(wr_pipe_t *p, const char *reason, const wr_pipe_stats_t *st, void *arg)
 {
     wr_log_debug("connection done (%s): %llu bytes in, %llu out", reason ? reason : "closed",
                  (unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out);
@@ -778,8 +815,8 @@ static void wr_cli_connect(evutil_socket_t unused, short what, void *arg)
     }
     wr_sock_tune(fd, 128 * 1024);
     if (wr_cli.tls != NULL) {
-        const char *name = wr_cli.conf->tls_server_name ? wr_cli.conf->tls_server_name
-                                                         : wr_cli.server_host;
+        const char *name =
+            wr_cli.conf->tls_server_name ? wr_cli.conf->tls_server_name : wr_cli.server_host;
         wr_cli.bev = wr_tls_connect(wr_cli.tls, wr_cli.base, fd, name);
         if (wr_cli.bev == NULL) {
             wr_cli_session_end("cannot start TLS");
@@ -878,8 +915,8 @@ int wr_client_run(wr_client_conf_t *c)
     for (size_t i = 0; i < c->ntunnels && wr_cli.base; i++) {
         const wr_client_tunnel_conf_t *t = &c->tunnels[i];
         if (t->type == WR_CLIENT_HTTP &&
-            (wr_cli.proxies[i] = wr_proxy_new(wr_cli.base, t->name, t->local, t->host_header,
-                                              &c->http)) == NULL)
+            (wr_cli.proxies[i] =
+                 wr_proxy_new(wr_cli.base, t->name, t->local, t->host_header, &c->http)) == NULL)
             wr_cli.exit_code = 1;
     }
     if (wr_cli.base && wr_cli.ctlbuf && wr_cli.retry && wr_cli.heartbeat && wr_cli.sigint &&

@@ -22,8 +22,8 @@ typedef struct {
     const char *name;
     const char *local; /* "127.0.0.1:5432" */
     int64_t remote_port;
-    int priority; /* wr_prio_t */
-    int type;     /* 0: tcp, 1: http */
+    int priority;            /* wr_prio_t */
+    int type;                /* 0: tcp, 1: http */
     const char *subdomain;   /* http: NAME.<the server's domain> */
     const char *hostname;    /* http: or an exact hostname */
     const char *host_header; /* http: Host sent to the service instead of the public one */
@@ -46,7 +46,7 @@ typedef struct {
     wr_proxy_conf_t http; /* the http: map: connections to HTTP services */
     wr_cfg_t rt;
     char token_buf[WR_CTL_TOKEN_MAX + 1];
-    wr_argv_t args;        /* the command line with WARREN_* options */
+    wr_argv_t args; /* the command line with WARREN_* options */
 } wr_client_conf_t;
 
 void wr_client_conf_default(wr_client_conf_t *c);

@@ -34,12 +34,14 @@
 #include "wr_pipe.h"
 #include "wr_registry.h"
 #include "wr_server.h"
+#include "wr_sni.h"
+#include "wr_tls.h"
 
 #define WR_HC_OUT_HIGH (256 * 1024) /* public output above: stop reading the stream */
 #define WR_HC_READ_MAX (256 * 1024) /* stream bytes taken per round */
 #define WR_HC_MAX_HOPS 3            /* moves between workers for one request */
 
-enum { WR_HC_HEAD, WR_HC_BODY, WR_HC_WAIT, WR_HC_CLOSING, WR_HC_MOVING };
+enum { WR_HC_PEEK, WR_HC_HEAD, WR_HC_BODY, WR_HC_WAIT, WR_HC_CLOSING, WR_HC_MOVING };
 
 typedef struct wr_hconn wr_hconn_t;
 
@@ -47,6 +49,9 @@ struct wr_hconn {
     wr_hconn_t *next, *prev; /* the worker's list */
     wr_worker_t *w;
     struct bufferevent *bev;
+    int fd;             /* PEEK: the socket, before TLS starts */
+    struct event *peek; /* PEEK: readable */
+    int tls;
     wr_http_parser_t *req, *resp;
     struct evbuffer *rbuf; /* stream bytes not yet parsed */
     struct evbuffer *tmp;
@@ -59,21 +64,22 @@ struct wr_hconn {
     int hops;
     unsigned requests;
     int method;
-    int minor;          /* the public request's HTTP/1.x minor version */
-    int keep;           /* the public side may carry another request */
-    int upgrade_req;    /* the request asks for an upgrade */
-    int head_started;   /* bytes of the next head have arrived */
-    int req_done;       /* the request message is complete */
-    int resp_head;      /* the final response head has been written */
-    int resp_bytes;     /* something of a response has been written */
-    int paused;         /* not reading the stream: public output full */
+    int minor;            /* the public request's HTTP/1.x minor version */
+    int keep;             /* the public side may carry another request */
+    int upgrade_req;      /* the request asks for an upgrade */
+    int head_started;     /* bytes of the next head have arrived */
+    int req_done;         /* the request message is complete */
+    int resp_head;        /* the final response head has been written */
+    int resp_bytes;       /* something of a response has been written */
+    int paused;           /* not reading the stream: public output full */
     wr_worker_t *move_to; /* MOVING: where, once the last response is out */
-    uint64_t body_in;   /* request body bytes forwarded */
+    uint64_t body_in;     /* request body bytes forwarded */
     unsigned status;
 };
 
 typedef struct {
     const wr_ingress_conf_t *conf;
+    wr_tls_t *tls; /* NULL: plain HTTP */
     wr_workers_t *ws;
     struct event *listener;
     int lfd;
@@ -84,21 +90,75 @@ static wr_ingress_t wr_ing = {.lfd = -1};
 static wr_hconn_t *wr_hconns[WR_WORKERS_MAX]; /* per worker, its own */
 static int wr_ing_live;                       /* connections, atomic */
 
+static const wr_conf_field_t wr_ingress_tls_fields[] = {
+    {.key = "cert",
+     .kind = WR_CONF_STRING,
+     .offset = offsetof(wr_ingress_cert_t, cert),
+     .flags = WR_CONF_REQUIRED},
+    {.key = "key",
+     .kind = WR_CONF_STRING,
+     .offset = offsetof(wr_ingress_cert_t, key),
+     .flags = WR_CONF_REQUIRED},
+    {.key = NULL},
+};
+
+/* http.tls: a list of {cert, key}; the first is the default. */
+static int wr_ingress_tls_field(const wr_conf_node_t *node, void *dst, const wr_conf_field_t *f,
+                                wr_conf_err_t *err)
+{
+    wr_ingress_conf_t *c = (wr_ingress_conf_t *)((char *)dst - offsetof(wr_ingress_conf_t, tls));
+
+    if (wr_conf_node_expect(node, WR_CONF_NODE_SEQ, err) != 0)
+        return -1;
+    c->ntls = 0;
+    for (size_t i = 0; i < wr_conf_seq_len(node); i++) {
+        const wr_conf_node_t *e = wr_conf_seq_at(node, i);
+        if (c->ntls >= WR_INGRESS_MAX_CERTS)
+            return wr_conf_node_error(err, e, "more than %d certificates", WR_INGRESS_MAX_CERTS);
+        if (wr_conf_apply(e, wr_ingress_tls_fields, &c->tls[c->ntls], err) != 0)
+            return -1;
+        c->ntls++;
+    }
+    return 0;
+}
+
 const wr_conf_field_t wr_ingress_fields[] = {
+    {.key = "tls",
+     .kind = WR_CONF_CUSTOM,
+     .offset = offsetof(wr_ingress_conf_t, tls),
+     .handler = wr_ingress_tls_field},
     {.key = "bind", .kind = WR_CONF_STRING, .offset = offsetof(wr_ingress_conf_t, bind)},
     {.key = "domain", .kind = WR_CONF_STRING, .offset = offsetof(wr_ingress_conf_t, domain)},
-    {.key = "max_header", .kind = WR_CONF_SIZE, .offset = offsetof(wr_ingress_conf_t, max_header),
-     .min = 1024, .max = 1024 * 1024},
-    {.key = "max_body", .kind = WR_CONF_SIZE, .offset = offsetof(wr_ingress_conf_t, max_body),
-     .min = 0, .max = UINT64_MAX / 2},
-    {.key = "header_timeout", .kind = WR_CONF_DURATION,
-     .offset = offsetof(wr_ingress_conf_t, header_ms), .min = 100, .max = 3600000},
-    {.key = "idle_timeout", .kind = WR_CONF_DURATION,
-     .offset = offsetof(wr_ingress_conf_t, idle_ms), .min = 100, .max = 86400000},
-    {.key = "response_timeout", .kind = WR_CONF_DURATION,
-     .offset = offsetof(wr_ingress_conf_t, response_ms), .min = 100, .max = 86400000},
-    {.key = "max_connections", .kind = WR_CONF_INT,
-     .offset = offsetof(wr_ingress_conf_t, max_conns), .min = 1, .max = 10000000},
+    {.key = "max_header",
+     .kind = WR_CONF_SIZE,
+     .offset = offsetof(wr_ingress_conf_t, max_header),
+     .min = 1024,
+     .max = 1024 * 1024},
+    {.key = "max_body",
+     .kind = WR_CONF_SIZE,
+     .offset = offsetof(wr_ingress_conf_t, max_body),
+     .min = 0,
+     .max = UINT64_MAX / 2},
+    {.key = "header_timeout",
+     .kind = WR_CONF_DURATION,
+     .offset = offsetof(wr_ingress_conf_t, header_ms),
+     .min = 100,
+     .max = 3600000},
+    {.key = "idle_timeout",
+     .kind = WR_CONF_DURATION,
+     .offset = offsetof(wr_ingress_conf_t, idle_ms),
+     .min = 100,
+     .max = 86400000},
+    {.key = "response_timeout",
+     .kind = WR_CONF_DURATION,
+     .offset = offsetof(wr_ingress_conf_t, response_ms),
+     .min = 100,
+     .max = 86400000},
+    {.key = "max_connections",
+     .kind = WR_CONF_INT,
+     .offset = offsetof(wr_ingress_conf_t, max_conns),
+     .min = 1,
+     .max = 10000000},
     {.key = NULL},
 };
 
@@ -155,6 +215,10 @@ static void wr_hc_free(wr_hconn_t *hc)
         hc->next->prev = hc->prev;
     if (hc->bev)
         bufferevent_free(hc->bev);
+    if (hc->peek)
+        event_free(hc->peek);
+    if (hc->fd != -1)
+        close(hc->fd);
     if (hc->timer)
         event_free(hc->timer);
     wr_http_parser_free(hc->req);
@@ -189,7 +253,8 @@ static void wr_hc_abort(wr_hconn_t *hc, const char *why)
     struct linger lg = {1, 0};
 
     wr_log_debug("http %s: connection aborted: %s", hc->peer, why);
-    setsockopt(bufferevent_getfd(hc->bev), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    if (hc->bev)
+        setsockopt(bufferevent_getfd(hc->bev), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     wr_hc_free(hc);
 }
 
@@ -204,8 +269,7 @@ static void wr_hc_reply(wr_hconn_t *hc, unsigned status, const char *detail, int
         return;
     }
     keep = keep && hc->keep && !wr_ing.draining;
-    wr_log_info("http %s: %u for %s: %s", hc->peer, status, hc->host[0] ? hc->host : "-",
-                detail);
+    wr_log_info("http %s: %u for %s: %s", hc->peer, status, hc->host[0] ? hc->host : "-", detail);
     if (hc->method != HTTP_HEAD) {
         wr_http_error_page(bufferevent_get_output(hc->bev), status, detail, !keep);
     } else if (wr_http_error_page(hc->tmp, status, detail, !keep) == 0) {
@@ -250,7 +314,8 @@ static void wr_hc_next(wr_hconn_t *hc)
     /* A pipelined request may be waiting: read it from the loop, not from
      * here, so that a thousand of them do not nest a thousand calls. */
     if (evbuffer_get_length(bufferevent_get_input(hc->bev)) > 0)
-        bufferevent_trigger(hc->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+        bufferevent_trigger(hc->bev, EV_READ,
+                            BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 /* The owner of the host lives on another worker: move the connection there
@@ -328,6 +393,12 @@ static void wr_hc_route(wr_hconn_t *hc)
         wr_hc_reply(hc, 404, "no tunnel serves this host", !h->body);
         return;
     }
+    if (owner.worker != hc->w && hc->tls) {
+        /* TLS was set up on the worker of the SNI's host; another host's
+         * session lives elsewhere and the connection cannot follow. */
+        wr_hc_reply(hc, 421, "this connection serves another host: open a new one", !h->body);
+        return;
+    }
     if (owner.worker != hc->w) {
         if (hc->hops >= WR_HC_MAX_HOPS) {
             wr_hc_reply(hc, 503, "the tunnel is moving, try again", 0);
@@ -360,7 +431,7 @@ static void wr_hc_route(wr_hconn_t *hc)
     wr_mux_stream_setcb(hc->s, wr_hc_stream_read, wr_hc_stream_write, wr_hc_stream_event, hc);
     memset(&fw, 0, sizeof(fw));
     fw.client_ip = hc->ip;
-    fw.proto = "http";
+    fw.proto = hc->tls ? "https" : "http";
     fw.add_xfh = 1;
     fw.keep_upgrade = h->upgrade;
     if (wr_http_write_request(hc->tmp, h, &fw) != 0 ||
@@ -593,7 +664,16 @@ static void wr_hc_on_write(struct bufferevent *bev, void *arg)
 static void wr_hc_on_event(struct bufferevent *bev, short what, void *arg)
 {
     wr_hconn_t *hc = arg;
+    char why[160];
 
+    if (what & BEV_EVENT_CONNECTED)
+        return; /* the TLS handshake is done */
+    if (hc->tls && hc->requests == 0 && !hc->head_started && (what & BEV_EVENT_ERROR)) {
+        wr_log_debug("http %s: TLS handshake failed: %s", hc->peer,
+                     wr_tls_error(bev, why, sizeof(why)));
+        wr_hc_free(hc);
+        return;
+    }
     if (hc->state == WR_HC_HEAD && !hc->head_started &&
         evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
         wr_hc_free(hc); /* the client left between requests */
@@ -607,6 +687,9 @@ static void wr_hc_on_timer(evutil_socket_t fd, short what, void *arg)
     wr_hconn_t *hc = arg;
 
     switch (hc->state) {
+    case WR_HC_PEEK:
+        wr_hc_free(hc); /* no ClientHello in time */
+        return;
     case WR_HC_HEAD:
         if (hc->head_started || hc->requests == 0) {
             hc->keep = 0;
@@ -631,6 +714,93 @@ static void wr_hc_on_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* The bufferevent exists (plain, or TLS accepting): read requests. */
+static void wr_hc_begin(wr_hconn_t *hc, struct evbuffer *preread)
+{
+    if (preread) {
+        /* A socket bufferevent keeps the end of its input frozen outside
+         * its own reads: thaw it to put back what was read elsewhere. */
+        struct evbuffer *in = bufferevent_get_input(hc->bev);
+        evbuffer_unfreeze(in, 0);
+        evbuffer_add_buffer(in, preread);
+        evbuffer_freeze(in, 0);
+        evbuffer_free(preread);
+    }
+    bufferevent_setcb(hc->bev, wr_hc_on_read, wr_hc_on_write, wr_hc_on_event, hc);
+    bufferevent_setwatermark(hc->bev, EV_WRITE, WR_HC_OUT_HIGH / 2, 0);
+    wr_bev_bulk(hc->bev);
+    hc->state = WR_HC_HEAD;
+    wr_hc_arm(hc, wr_ing.conf->header_ms);
+    bufferevent_enable(hc->bev, EV_READ | EV_WRITE);
+    wr_log_debug("http %s: connection (%s, hop %d, %zu bytes read)", hc->peer,
+                 hc->tls ? "TLS" : "plain", hc->hops,
+                 evbuffer_get_length(bufferevent_get_input(hc->bev)));
+    if (evbuffer_get_length(bufferevent_get_input(hc->bev)) > 0) {
+        hc->head_started = 1;
+        wr_hc_read_head(hc);
+    }
+}
+
+/* TLS from here, on this worker. */
+static void wr_hc_tls_begin(wr_hconn_t *hc)
+{
+    int fd = hc->fd;
+
+    if (hc->peek) {
+        event_free(hc->peek);
+        hc->peek = NULL;
+    }
+    hc->fd = -1;
+    hc->bev = wr_tls_accept(wr_ing.tls, wr_worker_base(hc->w), fd); /* closes fd on failure */
+    if (hc->bev == NULL) {
+        wr_hc_free(hc);
+        return;
+    }
+    wr_hc_begin(hc, NULL);
+}
+
+/* TLS, before the handshake: the SNI in the ClientHello (peeked, nothing
+ * consumed) names the host, and so the worker that must serve it. A TLS
+ * connection cannot move once started. */
+static void wr_hc_on_peek(evutil_socket_t fd, short what, void *arg)
+{
+    wr_hconn_t *hc = arg;
+    wr_reg_owner_t owner;
+    char key[WR_REG_KEY_MAX];
+    int rc = wr_sni_peek(hc->fd, hc->host, sizeof(hc->host));
+
+    switch (rc) {
+    case WR_SNI_NEED:
+        return;
+    case WR_SNI_FOUND:
+        snprintf(key, sizeof(key), "http:%s", hc->host);
+        if (wr_reg_lookup(key, &owner) == 0 && owner.worker != hc->w) {
+            int sock = hc->fd;
+            hc->fd = -1;
+            wr_log_debug("http %s: TLS for %s is served on worker %d", hc->peer, hc->host,
+                         wr_worker_id(owner.worker));
+            wr_hc_free(hc);
+            __atomic_add_fetch(&wr_ing_live, 1, __ATOMIC_RELAXED); /* the same connection */
+            if (wr_worker_handoff(owner.worker, sock, NULL, wr_hc_start, (void *)1) != 0)
+                __atomic_sub_fetch(&wr_ing_live, 1, __ATOMIC_RELAXED);
+            return;
+        }
+        hc->host[0] = '\0';
+        wr_hc_tls_begin(hc);
+        return;
+    case WR_SNI_NONE:
+        hc->host[0] = '\0';
+        wr_hc_tls_begin(hc);
+        return;
+    default:
+        wr_log_debug("http %s: not a TLS ClientHello (%d)", hc->peer, rc);
+        wr_hc_free(hc);
+        return;
+    }
+}
+
+/* A connection handed to this worker: arg is the number of moves so far
+ * (plain), or non-NULL once its ClientHello has been looked at (TLS). */
 static void wr_hc_start(wr_worker_t *w, int fd, struct evbuffer *preread, void *arg)
 {
     wr_hconn_t *hc = calloc(1, sizeof(*hc));
@@ -641,8 +811,10 @@ static void wr_hc_start(wr_worker_t *w, int fd, struct evbuffer *preread, void *
     if (hc == NULL)
         goto failed;
     hc->w = w;
+    hc->fd = -1;
     hc->method = -1;
-    hc->hops = (int)(intptr_t)arg;
+    hc->tls = wr_ing.tls != NULL;
+    hc->hops = hc->tls ? 0 : (int)(intptr_t)arg;
     hc->next = wr_hconns[id];
     if (hc->next)
         hc->next->prev = hc;
@@ -662,42 +834,46 @@ static void wr_hc_start(wr_worker_t *w, int fd, struct evbuffer *preread, void *
         snprintf(hc->peer, sizeof(hc->peer), "?");
         snprintf(hc->ip, sizeof(hc->ip), "unknown");
     }
-    hc->bev = bufferevent_socket_new(wr_worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
     hc->req = wr_http_parser_new(0, wr_ing.conf->max_header);
     hc->resp = wr_http_parser_new(1, wr_ing.conf->max_header);
     hc->rbuf = evbuffer_new();
     hc->tmp = evbuffer_new();
     hc->timer = event_new(wr_worker_base(w), -1, 0, wr_hc_on_timer, hc);
-    if (hc->bev == NULL || hc->req == NULL || hc->resp == NULL || hc->rbuf == NULL ||
-        hc->tmp == NULL || hc->timer == NULL) {
-        if (hc->bev == NULL)
-            close(fd);
+    if (hc->req == NULL || hc->resp == NULL || hc->rbuf == NULL || hc->tmp == NULL ||
+        hc->timer == NULL) {
+        close(fd);
         wr_hc_free(hc);
-        if (preread)
-            evbuffer_free(preread);
+        evbuffer_free(preread);
         return;
     }
     wr_sock_tune(fd, 0);
-    if (preread) {
-        /* A socket bufferevent keeps the end of its input frozen outside
-         * its own reads: thaw it to put back what was read elsewhere. */
-        struct evbuffer *in = bufferevent_get_input(hc->bev);
-        evbuffer_unfreeze(in, 0);
-        evbuffer_add_buffer(in, preread);
-        evbuffer_freeze(in, 0);
+    if (hc->tls) {
+        evbuffer_free(preread); /* nothing is read before TLS */
+        hc->fd = fd;
+        if (arg != NULL) {
+            wr_hc_tls_begin(hc);
+            return;
+        }
+        hc->state = WR_HC_PEEK;
+        /* Edge-triggered: a peek consumes nothing, so a half-sent ClientHello
+         * would keep the socket readable and spin the loop. */
+        hc->peek =
+            event_new(wr_worker_base(w), fd, EV_READ | EV_PERSIST | EV_ET, wr_hc_on_peek, hc);
+        if (hc->peek == NULL || event_add(hc->peek, NULL) != 0) {
+            wr_hc_free(hc);
+            return;
+        }
+        wr_hc_arm(hc, wr_ing.conf->header_ms);
+        return;
+    }
+    hc->bev = bufferevent_socket_new(wr_worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
+    if (hc->bev == NULL) {
+        close(fd);
+        wr_hc_free(hc);
         evbuffer_free(preread);
+        return;
     }
-    bufferevent_setcb(hc->bev, wr_hc_on_read, wr_hc_on_write, wr_hc_on_event, hc);
-    bufferevent_setwatermark(hc->bev, EV_WRITE, WR_HC_OUT_HIGH / 2, 0);
-    hc->state = WR_HC_HEAD;
-    wr_hc_arm(hc, wr_ing.conf->header_ms);
-    bufferevent_enable(hc->bev, EV_READ | EV_WRITE);
-    wr_log_debug("http %s: connection (hop %d, %zu bytes read)", hc->peer, hc->hops,
-                 evbuffer_get_length(bufferevent_get_input(hc->bev)));
-    if (evbuffer_get_length(bufferevent_get_input(hc->bev)) > 0) {
-        hc->head_started = 1;
-        wr_hc_read_head(hc);
-    }
+    wr_hc_begin(hc, preread);
     return;
 
 failed:
@@ -741,6 +917,18 @@ int wr_ingress_start(const wr_ingress_conf_t *c, wr_workers_t *ws, struct event_
     wr_ing.conf = c;
     wr_ing.ws = ws;
     wr_ing.draining = 0;
+    if (c->ntls > 0) {
+        const char *certs[WR_INGRESS_MAX_CERTS], *keys[WR_INGRESS_MAX_CERTS];
+        for (size_t i = 0; i < c->ntls; i++) {
+            certs[i] = c->tls[i].cert;
+            keys[i] = c->tls[i].key;
+        }
+        wr_ing.tls = wr_tls_server_sni_new(certs, keys, c->ntls, err, sizeof(err));
+        if (wr_ing.tls == NULL) {
+            snprintf(why, whylen, "http.tls: %s", err);
+            return -1;
+        }
+    }
     if (wr_addr_parse(c->bind, &addr, err, sizeof(err)) != 0) {
         snprintf(why, whylen, "http.bind: %s", err);
         return -1;
@@ -778,8 +966,15 @@ void wr_ingress_worker_stop(wr_worker_t *w, void *arg)
         wr_hc_free(wr_hconns[wr_worker_id(w)]);
 }
 
+int wr_ingress_tls(void)
+{
+    return wr_ing.tls != NULL;
+}
+
 void wr_ingress_free(void)
 {
+    wr_tls_free(wr_ing.tls);
+    wr_ing.tls = NULL;
     if (wr_ing.listener) {
         event_free(wr_ing.listener);
         wr_ing.listener = NULL;

@@ -33,8 +33,16 @@
 #include "wr_conf.h"
 #include "wr_worker.h"
 
+#define WR_INGRESS_MAX_CERTS 16
+
 typedef struct {
-    const char *bind;     /* "0.0.0.0:8080"; "off": no HTTP ingress */
+    const char *cert, *key;
+} wr_ingress_cert_t;
+
+typedef struct {
+    const char *bind;                            /* "0.0.0.0:8080"; "off": no HTTP ingress */
+    wr_ingress_cert_t tls[WR_INGRESS_MAX_CERTS]; /* HTTPS: the SNI picks; [0] by default */
+    size_t ntls;
     const char *domain;   /* base domain of subdomain tunnels; NULL: none */
     uint64_t max_header;  /* request head bytes; above: 431 */
     uint64_t max_body;    /* request body bytes; above: 413; 0: no limit */
@@ -56,6 +64,9 @@ int wr_ingress_enabled(const wr_ingress_conf_t *c);
  * bound (for the public URLs when the configured port is 0). */
 int wr_ingress_start(const wr_ingress_conf_t *c, wr_workers_t *ws, struct event_base *base,
                      uint16_t *port, char *why, size_t whylen);
+
+/* 1 when the ingress speaks HTTPS. */
+int wr_ingress_tls(void);
 
 /* Stop accepting; connections on the workers finish their current request
  * and close (keep-alive ends). Main thread. */

@@ -129,8 +129,7 @@ static void wr_pconn_put(wr_proxy_t *p, wr_pconn_t *c)
     struct timeval tv = {(time_t)(p->conf.idle_ms / 1000),
                          (suseconds_t)(p->conf.idle_ms % 1000) * 1000};
 
-    if (p->nidle >= p->conf.max_idle ||
-        evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
+    if (p->nidle >= p->conf.max_idle || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
         (c->idle = event_new(p->base, -1, 0, wr_pconn_idle_timeout, c)) == NULL) {
         wr_pconn_free(c);
         return;
@@ -209,11 +208,10 @@ static void wr_preq_free(wr_preq_t *r)
 static void wr_preq_fail(wr_preq_t *r, uint32_t reason, const char *why)
 {
     if (r->resp_bytes)
-        wr_log_info("tunnel %s: %s from %s: response cut short: %s", r->p->tunnel, r->line,
-                    r->peer, why);
-    else
-        wr_log_info("tunnel %s: %s from %s: no response: %s", r->p->tunnel, r->line, r->peer,
+        wr_log_info("tunnel %s: %s from %s: response cut short: %s", r->p->tunnel, r->line, r->peer,
                     why);
+    else
+        wr_log_info("tunnel %s: %s from %s: no response: %s", r->p->tunnel, r->line, r->peer, why);
     r->p->stats.failures++;
     if (r->s) {
         wr_mux_stream_reset(r->s, reason);
@@ -469,7 +467,8 @@ static void wr_preq_connect(wr_preq_t *r)
         return;
     }
     c = calloc(1, sizeof(*c));
-    if (c == NULL || (c->bev = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+    if (c == NULL ||
+        (c->bev = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
         free(c);
         wr_preq_fail(r, WR_RST_INTERNAL, "out of memory");
         return;
@@ -518,8 +517,8 @@ static void wr_preq_stream_read(wr_mux_stream_t *s, void *arg)
         return;
     }
     h = wr_http_parser_head(r->req);
-    snprintf(r->line, sizeof(r->line), "%s %.*s", h->method_name, (int)(h->url_len > 80 ? 80 : h->url_len),
-             h->url);
+    snprintf(r->line, sizeof(r->line), "%s %.*s", h->method_name,
+             (int)(h->url_len > 80 ? 80 : h->url_len), h->url);
     memset(&fw, 0, sizeof(fw));
     fw.host_override = r->p->host_header;
     fw.keep_upgrade = h->upgrade;
@@ -528,9 +527,9 @@ static void wr_preq_stream_read(wr_mux_stream_t *s, void *arg)
         return;
     }
     r->upgrade = h->upgrade;
-    r->retryable = !h->body && (h->method == HTTP_GET || h->method == HTTP_HEAD ||
-                                h->method == HTTP_OPTIONS || h->method == HTTP_TRACE ||
-                                h->method == HTTP_PUT || h->method == HTTP_DELETE);
+    r->retryable =
+        !h->body && (h->method == HTTP_GET || h->method == HTTP_HEAD || h->method == HTTP_OPTIONS ||
+                     h->method == HTTP_TRACE || h->method == HTTP_PUT || h->method == HTTP_DELETE);
     wr_http_parser_expect(r->resp, h->method);
     wr_preq_connect(r);
 }
@@ -578,8 +577,7 @@ void wr_proxy_serve(wr_proxy_t *p, wr_mux_stream_t *s, struct evbuffer *pre, con
     r->in = evbuffer_new();
     r->head = evbuffer_new();
     r->timer = event_new(p->base, -1, 0, wr_preq_on_timeout, r);
-    if (r->req == NULL || r->resp == NULL || r->in == NULL || r->head == NULL ||
-        r->timer == NULL) {
+    if (r->req == NULL || r->resp == NULL || r->in == NULL || r->head == NULL || r->timer == NULL) {
         wr_preq_fail(r, WR_RST_INTERNAL, "out of memory");
         return;
     }

@@ -36,11 +36,11 @@ void wr_proxy_conf_default(wr_proxy_conf_t *c);
 /* What the client's status page and plugins will read: one record per
  * finished request. */
 typedef struct {
-    uint64_t requests;    /* finished, whatever the outcome */
-    uint64_t connects;    /* TCP connections opened to the service */
-    uint64_t reused;      /* requests sent on a pooled connection */
-    uint64_t retries;     /* requests sent again after a dead pooled one */
-    uint64_t failures;    /* requests that got no response */
+    uint64_t requests; /* finished, whatever the outcome */
+    uint64_t connects; /* TCP connections opened to the service */
+    uint64_t reused;   /* requests sent on a pooled connection */
+    uint64_t retries;  /* requests sent again after a dead pooled one */
+    uint64_t failures; /* requests that got no response */
 } wr_proxy_stats_t;
 
 typedef struct wr_proxy wr_proxy_t;

@@ -44,7 +44,6 @@
 #include "wr_tls.h"
 #include "wr_worker.h"
 
-
 /* --- configuration ----------------------------------------------------- */
 
 void wr_token_hash(const char *token, size_t len, uint8_t out[32])
@@ -148,20 +147,37 @@ static const wr_conf_field_t wr_srv_tls_fields[] = {
 static const wr_conf_field_t wr_srv_fields[] = {
     {.key = "listen", .kind = WR_CONF_STRING, .offset = offsetof(wr_server_conf_t, listen)},
     {.key = "tcp_bind", .kind = WR_CONF_STRING, .offset = offsetof(wr_server_conf_t, tcp_bind)},
-    {.key = "tcp_ports", .kind = WR_CONF_CUSTOM, .offset = offsetof(wr_server_conf_t, port_lo),
+    {.key = "tcp_ports",
+     .kind = WR_CONF_CUSTOM,
+     .offset = offsetof(wr_server_conf_t, port_lo),
      .handler = wr_srv_ports_field},
-    {.key = "tokens", .kind = WR_CONF_CUSTOM, .offset = offsetof(wr_server_conf_t, tokens),
+    {.key = "tokens",
+     .kind = WR_CONF_CUSTOM,
+     .offset = offsetof(wr_server_conf_t, tokens),
      .handler = wr_srv_tokens_field},
     {.key = "tls", .kind = WR_CONF_MAP, .offset = 0, .children = wr_srv_tls_fields},
-    {.key = "http", .kind = WR_CONF_MAP, .offset = offsetof(wr_server_conf_t, http),
+    {.key = "http",
+     .kind = WR_CONF_MAP,
+     .offset = offsetof(wr_server_conf_t, http),
      .children = wr_ingress_fields},
-    {.key = "handshake_timeout", .kind = WR_CONF_CUSTOM,
-     .offset = offsetof(wr_server_conf_t, handshake_ms), .min = 100, .max = 600000,
+    {.key = "handshake_timeout",
+     .kind = WR_CONF_CUSTOM,
+     .offset = offsetof(wr_server_conf_t, handshake_ms),
+     .min = 100,
+     .max = 600000,
      .handler = wr_srv_ms_field},
-    {.key = "heartbeat", .kind = WR_CONF_CUSTOM, .offset = offsetof(wr_server_conf_t, heartbeat_ms),
-     .min = 100, .max = 3600000, .handler = wr_srv_ms_field},
-    {.key = "drain_timeout", .kind = WR_CONF_CUSTOM, .offset = offsetof(wr_server_conf_t, drain_ms),
-     .min = 0, .max = 3600000, .handler = wr_srv_ms_field},
+    {.key = "heartbeat",
+     .kind = WR_CONF_CUSTOM,
+     .offset = offsetof(wr_server_conf_t, heartbeat_ms),
+     .min = 100,
+     .max = 3600000,
+     .handler = wr_srv_ms_field},
+    {.key = "drain_timeout",
+     .kind = WR_CONF_CUSTOM,
+     .offset = offsetof(wr_server_conf_t, drain_ms),
+     .min = 0,
+     .max = 3600000,
+     .handler = wr_srv_ms_field},
     {.key = NULL},
 };
 
@@ -197,6 +213,8 @@ static void wr_server_usage(FILE *f)
                "      --tls-ca FILE       require client certificates from this CA (mTLS)\n"
                "      --http-bind ADDR    HTTP ingress (default 0.0.0.0:8080; off: none)\n"
                "      --domain DOMAIN     base domain: subdomain tunnels are NAME.DOMAIN\n"
+               "      --http-tls-cert FILE  HTTPS on the ingress: certificate (more in http.tls)\n"
+               "      --http-tls-key FILE   ... and its key\n"
                "      --workers N         worker threads (default: one per CPU)\n"
                "      --log-level L       error, warn, info, debug\n"
                "Every option --foo-bar may also be set as WARREN_FOO_BAR (the flag wins).\n");
@@ -210,15 +228,24 @@ static int wr_server_conf_apply_any(const wr_conf_node_t *root, void *c, wr_conf
 int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **confp)
 {
     static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'},   {"bind", required_argument, 0, 'b'},
-        {"tcp-bind", required_argument, 0, 'B'}, {"tcp-ports", required_argument, 0, 'p'},
-        {"token", required_argument, 0, 't'},    {"tls-cert", required_argument, 0, 'C'},
-        {"tls-key", required_argument, 0, 'K'},  {"tls-ca", required_argument, 0, 'A'},
-        {"workers", required_argument, 0, 'w'},  {"log-level", required_argument, 0, 'L'},
-        {"http-bind", required_argument, 0, 'H'}, {"domain", required_argument, 0, 'D'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+        {"config", required_argument, 0, 'c'},
+        {"bind", required_argument, 0, 'b'},
+        {"tcp-bind", required_argument, 0, 'B'},
+        {"tcp-ports", required_argument, 0, 'p'},
+        {"token", required_argument, 0, 't'},
+        {"tls-cert", required_argument, 0, 'C'},
+        {"tls-key", required_argument, 0, 'K'},
+        {"tls-ca", required_argument, 0, 'A'},
+        {"workers", required_argument, 0, 'w'},
+        {"log-level", required_argument, 0, 'L'},
+        {"http-bind", required_argument, 0, 'H'},
+        {"domain", required_argument, 0, 'D'},
+        {"http-tls-cert", required_argument, 0, 'E'},
+        {"http-tls-key", required_argument, 0, 'F'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
-    const char *token = NULL;
+    const char *token = NULL, *http_cert = NULL, *http_key = NULL;
     int ch;
 
     wr_server_conf_default(c);
@@ -256,6 +283,12 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **
             break;
         case 'D':
             c->http.domain = optarg;
+            break;
+        case 'E':
+            http_cert = optarg;
+            break;
+        case 'F':
+            http_key = optarg;
             break;
         case 'K':
             c->tls_key = optarg;
@@ -297,6 +330,19 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **
         fprintf(stderr, "warren: TLS needs both a certificate and a key\n");
         return 1;
     }
+    if ((http_cert == NULL) != (http_key == NULL)) {
+        fprintf(stderr, "warren: --http-tls-cert and --http-tls-key go together\n");
+        return 1;
+    }
+    if (http_cert != NULL) {
+        /* The flags' pair comes first: it is the default certificate. */
+        if (c->http.ntls == WR_INGRESS_MAX_CERTS)
+            c->http.ntls--;
+        memmove(&c->http.tls[1], &c->http.tls[0], c->http.ntls * sizeof(c->http.tls[0]));
+        c->http.tls[0].cert = http_cert;
+        c->http.tls[0].key = http_key;
+        c->http.ntls++;
+    }
     if (c->tls_ca != NULL && c->tls_cert == NULL) {
         fprintf(stderr, "warren: --tls-ca (mTLS) needs --tls-cert and --tls-key\n");
         return 1;
@@ -317,10 +363,10 @@ typedef struct {
     char name[WR_CTL_NAME_MAX];
     uint8_t type; /* wr_tunnel_type_t */
     uint8_t prio;
-    uint16_t port;                 /* tcp */
-    char host[WR_CTL_TEXT_MAX];    /* http: the full hostname */
-    char key[WR_REG_KEY_MAX];      /* its name in the registry */
-    int fd;                        /* tcp: the public listener */
+    uint16_t port;              /* tcp */
+    char host[WR_CTL_TEXT_MAX]; /* http: the full hostname */
+    char key[WR_REG_KEY_MAX];   /* its name in the registry */
+    int fd;                     /* tcp: the public listener */
     int claimed;
     struct event *ev;
 } wr_srv_tunnel_t;
@@ -358,8 +404,8 @@ typedef struct {
 
 static wr_server_t wr_srv;
 static wr_srv_session_t *wr_srv_sessions[WR_WORKERS_MAX]; /* per worker, its own */
-static int wr_srv_live;                                       /* sessions, atomic */
-static uint64_t wr_srv_next_id;                               /* atomic */
+static int wr_srv_live;                                   /* sessions, atomic */
+static uint64_t wr_srv_next_id;                           /* atomic */
 
 static void wr_srv_session_free(wr_srv_session_t *ss, const char *why);
 
@@ -453,11 +499,11 @@ static void wr_srv_send(wr_srv_session_t *ss, const wr_ctl_msg_t *msg)
 
 /* Refuse the HELLO: the reason goes to the client, then the session ends
  * once it is written. */
-static void wr_srv_refuse(wr_srv_session_t *ss, uint32_t code, uint32_t retry_ms,
-                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void wr_srv_refuse(wr_srv_session_t *ss, uint32_t code, uint32_t retry_ms, const char *fmt,
+                          ...) __attribute__((format(printf, 4, 5)));
 
-static void wr_srv_refuse(wr_srv_session_t *ss, uint32_t code, uint32_t retry_ms,
-                          const char *fmt, ...)
+static void wr_srv_refuse(wr_srv_session_t *ss, uint32_t code, uint32_t retry_ms, const char *fmt,
+                          ...)
 {
     wr_ctl_msg_t msg;
     va_list ap;
@@ -480,8 +526,7 @@ static void wr_srv_refuse(wr_srv_session_t *ss, uint32_t code, uint32_t retry_ms
 
 /* --- public connections ------------------------------------------------ */
 
-static void wr_srv_pipe_done(wr_pipe_t *p, const char *reason, const wr_pipe_stats_t *st,
-                             void *arg)
+static void wr_srv_pipe_done(wr_pipe_t *p, const char *reason, const wr_pipe_stats_t *st, void *arg)
 {
     wr_srv_session_t *ss = arg;
 
@@ -620,7 +665,7 @@ static void wr_srv_takeover_retry(evutil_socket_t fd, short what, void *arg);
 static void wr_srv_public_address(const wr_srv_tunnel_t *t, char *buf, size_t len)
 {
     if (t->type == WR_TUNNEL_HTTP) {
-        int tls = 0;
+        int tls = wr_ingress_tls();
         uint16_t port = wr_srv.http_port;
         int n;
         if (port == (tls ? 443 : 80))
@@ -724,16 +769,15 @@ static void wr_srv_takeover_retry(evutil_socket_t fd, short what, void *arg)
 
 /* Check one requested tunnel against the configuration and fill st's
  * port or hostname and registry key. 0, or -1 after a REFUSE. */
-static int wr_srv_check_tunnel(wr_srv_session_t *ss, const wr_ctl_tunnel_t *t,
-                               wr_srv_tunnel_t *st)
+static int wr_srv_check_tunnel(wr_srv_session_t *ss, const wr_ctl_tunnel_t *t, wr_srv_tunnel_t *st)
 {
     const wr_server_conf_t *c = wr_srv.conf;
 
     if (t->type == WR_TUNNEL_TCP) {
         if (t->port < c->port_lo || t->port > c->port_hi) {
             wr_srv_refuse(ss, WR_REFUSE_PORT_DENIED, 0,
-                          "tunnel %s: port %u is outside the allowed range %u-%u", t->name,
-                          t->port, c->port_lo, c->port_hi);
+                          "tunnel %s: port %u is outside the allowed range %u-%u", t->name, t->port,
+                          c->port_lo, c->port_hi);
             return -1;
         }
         st->port = t->port;
@@ -748,8 +792,8 @@ static int wr_srv_check_tunnel(wr_srv_session_t *ss, const wr_ctl_tunnel_t *t,
     if (t->hostname[0] != '\0') {
         snprintf(st->host, sizeof(st->host), "%s", t->hostname);
     } else if (t->subdomain[0] == '\0') {
-        wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0, "tunnel %s: http needs a subdomain or a hostname",
-                      t->name);
+        wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0,
+                      "tunnel %s: http needs a subdomain or a hostname", t->name);
         return -1;
     } else if (c->http.domain == NULL) {
         wr_srv_refuse(ss, WR_REFUSE_PORT_DENIED, 0,
@@ -814,7 +858,8 @@ static void wr_srv_hello(wr_srv_session_t *ss, const wr_ctl_msg_t *h)
         if (wr_srv_check_tunnel(ss, t, st) != 0)
             return;
         for (size_t j = 0; j < i; j++) {
-            if (strcmp(ss->tunnels[j].key, st->key) == 0 || strcmp(ss->tunnels[j].name, t->name) == 0) {
+            if (strcmp(ss->tunnels[j].key, st->key) == 0 ||
+                strcmp(ss->tunnels[j].name, t->name) == 0) {
                 wr_srv_refuse(ss, WR_REFUSE_BAD_REQUEST, 0,
                               "tunnels %s and %s ask for the same name, port or hostname",
                               ss->tunnels[j].name, t->name);
@@ -1165,10 +1210,9 @@ int wr_server_run(const wr_server_conf_t *c)
     sm->sigint = evsignal_new(wr_srv.base, SIGINT, wr_srv_on_signal, NULL);
     sm->sigterm = evsignal_new(wr_srv.base, SIGTERM, wr_srv_on_signal, NULL);
     sm->sighup = evsignal_new(wr_srv.base, SIGHUP, wr_srv_on_sighup, NULL);
-    if (sm->listener == NULL || sm->sigint == NULL || sm->sigterm == NULL ||
-        sm->sighup == NULL || event_add(sm->listener, NULL) != 0 ||
-        event_add(sm->sigint, NULL) != 0 || event_add(sm->sigterm, NULL) != 0 ||
-        event_add(sm->sighup, NULL) != 0)
+    if (sm->listener == NULL || sm->sigint == NULL || sm->sigterm == NULL || sm->sighup == NULL ||
+        event_add(sm->listener, NULL) != 0 || event_add(sm->sigint, NULL) != 0 ||
+        event_add(sm->sigterm, NULL) != 0 || event_add(sm->sighup, NULL) != 0)
         goto out;
     if (wr_ingress_enabled(&c->http)) {
         if (wr_ingress_start(&c->http, wr_srv.ws, wr_srv.base, &wr_srv.http_port, why,
@@ -1186,8 +1230,9 @@ int wr_server_run(const wr_server_conf_t *c)
                            : "plain TCP",
                 c->port_lo, c->port_hi, c->tcp_bind, wr_workers_count(wr_srv.ws));
     if (wr_srv.http)
-        wr_log_info("http ingress on %s port %u%s%s", c->http.bind, wr_srv.http_port,
-                    c->http.domain ? ", subdomains of " : "", c->http.domain ? c->http.domain : "");
+        wr_log_info("http%s ingress on %s port %u%s%s", wr_ingress_tls() ? "s" : "", c->http.bind,
+                    wr_srv.http_port, c->http.domain ? ", subdomains of " : "",
+                    c->http.domain ? c->http.domain : "");
     event_base_dispatch(wr_srv.base);
     rc = 0;
     wr_log_info("stopped");

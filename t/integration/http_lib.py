@@ -73,6 +73,7 @@ import random
 import re
 import select
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -792,10 +793,13 @@ class Fail(Exception):
 
 
 class Client:
-    def __init__(self, host, port, timeout):
+    def __init__(self, host, port, timeout, tls_ca=None, sni=None):
         self.s = socket.create_connection((host, port), timeout)
         self.s.settimeout(timeout)
         self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls_ca:  # wss:// or https://: verified against this CA, SNI sni
+            ctx = ssl.create_default_context(cafile=tls_ca)
+            self.s = ctx.wrap_socket(self.s, server_hostname=sni or host)
         self.buf = bytearray()
 
     def close(self):
@@ -1161,7 +1165,7 @@ WS_SIZES = (0, 1, 125, 126, 127, 1000, 65535, 65536, 65537, 17, 300000, 1 << 20)
 def ws_client(a):
     host, port, target = target_of(a.url, 80)
     hosthdr = a.host or "%s:%d" % (host, port)
-    c = Client(host, port, a.timeout)
+    c = Client(host, port, a.timeout, a.tls_ca, hosthdr.rsplit(":", 1)[0] if ":" in hosthdr else hosthdr)
     key = base64.b64encode(os.urandom(16)).decode()
     c.send(request_bytes("GET", target, hosthdr, [
         ("Upgrade", "websocket"), ("Connection", "Upgrade"),
@@ -1336,7 +1340,8 @@ def main():
         c.add_argument("--timeout", type=float, default=10.0)
         return c
 
-    client("ws", ("count", int), url=True)
+    c = client("ws", ("count", int), url=True)
+    c.add_argument("--tls-ca", default=None, help="wss: TLS verified against this CA file")
     client("sse", ("k", int), ("interval", int), url=True)
     c = client("slowloris")
     c.add_argument("--seconds", type=float, default=30.0)

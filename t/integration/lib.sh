@@ -25,7 +25,7 @@ wr_cleanup() {
         while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
         kill -KILL "$p" 2>/dev/null
     done
-    rm -rf "$TMPD"
+    [ -n "${WR_KEEP:-}" ] || rm -rf "$TMPD"
 }
 trap wr_cleanup EXIT
 trap 'exit 1' INT TERM
