@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "wr_log.h"
+
 /* "tls-server-name" -> "WARREN_TLS_SERVER_NAME" */
 static void wr_opt_env_name(const char *opt, char *buf, size_t len)
 {
@@ -153,5 +155,17 @@ int wr_opt_begin(const struct option *opts, int argc, char **argv, wr_argv_t *ou
         *loaded = NULL;
         return -1;
     }
+    return 0;
+}
+
+int wr_opt_log_level(const char *arg, int *level)
+{
+    wr_log_level_t l;
+
+    if (wr_log_level_parse(arg, &l) != 0) {
+        fprintf(stderr, "warren: --log-level expects error, warn, info or debug\n");
+        return -1;
+    }
+    *level = (int)l;
     return 0;
 }

@@ -37,6 +37,9 @@ typedef int (*wr_opt_apply_fn)(const wr_conf_node_t *root, void *conf, wr_conf_e
 int wr_opt_begin(const struct option *opts, int argc, char **argv, wr_argv_t *out,
                  wr_opt_apply_fn apply, void *conf, wr_conf_t **loaded);
 
+/* --log-level ARG into *level; -1 with the error on stderr. */
+int wr_opt_log_level(const char *arg, int *level);
+
 /* The value of -c FILE, --config FILE or --config=FILE in argv, or NULL. */
 const char *wr_opt_config(int argc, char **argv);
 

@@ -372,15 +372,10 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **
             c->tls_insecure = 1;
             c->tls = 1;
             break;
-        case 'L': {
-            wr_log_level_t l;
-            if (wr_log_level_parse(optarg, &l) != 0) {
-                fprintf(stderr, "warren: --log-level expects error, warn, info or debug\n");
+        case 'L':
+            if (wr_opt_log_level(optarg, &c->rt.log_level) != 0)
                 return 1;
-            }
-            c->rt.log_level = (int)l;
             break;
-        }
         case 'h':
             wr_client_usage(stdout);
             return 2;

@@ -303,15 +303,10 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **
             }
             c->rt.workers = n;
             break;
-        case 'L': {
-            wr_log_level_t l;
-            if (wr_log_level_parse(optarg, &l) != 0) {
-                fprintf(stderr, "warren: --log-level expects error, warn, info or debug\n");
+        case 'L':
+            if (wr_opt_log_level(optarg, &c->rt.log_level) != 0)
                 return 1;
-            }
-            c->rt.log_level = (int)l;
             break;
-        }
         case 'h':
             wr_server_usage(stdout);
             return 2;
