@@ -41,7 +41,7 @@
 #define WR_HC_READ_MAX (256 * 1024) /* stream bytes taken per round */
 #define WR_HC_MAX_HOPS 3            /* moves between workers for one request */
 
-enum { WR_HC_PEEK, WR_HC_HEAD, WR_HC_BODY, WR_HC_WAIT, WR_HC_CLOSING, WR_HC_MOVING };
+enum { WR_HC_PEEK, WR_HC_HEAD, WR_HC_BODY, WR_HC_WAIT, WR_HC_CLOSING, WR_HC_MOVING, WR_HC_LINGER };
 
 typedef struct wr_hconn wr_hconn_t;
 
@@ -72,6 +72,7 @@ struct wr_hconn {
     int resp_head;        /* the final response head has been written */
     int resp_bytes;       /* something of a response has been written */
     int paused;           /* not reading the stream: public output full */
+    int linger;           /* CLOSING: the client may still be sending */
     wr_worker_t *move_to; /* MOVING: where, once the last response is out */
     uint64_t body_in;     /* request body bytes forwarded */
     unsigned status;
@@ -232,14 +233,38 @@ static void wr_hc_free(wr_hconn_t *hc)
 }
 
 /* Close once what is queued has been written (or at once if nothing is). */
+/* Everything has been written. If the client may still be sending (an
+ * upload cut short by a 413, pipelined requests), closing now would make
+ * the kernel answer its data with a reset, which can destroy the response
+ * before the client reads it: stop writing, and read and discard what
+ * comes for a moment first (a lingering close, RFC 9112 9.6). */
+static void wr_hc_output_done(wr_hconn_t *hc)
+{
+    struct evbuffer *in = bufferevent_get_input(hc->bev);
+
+    if (!hc->linger) {
+        wr_hc_free(hc);
+        return;
+    }
+    hc->state = WR_HC_LINGER;
+    if (!hc->tls)
+        shutdown(bufferevent_getfd(hc->bev), SHUT_WR);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    bufferevent_enable(hc->bev, EV_READ);
+    wr_hc_arm(hc, 2000);
+}
+
 static void wr_hc_close_after(wr_hconn_t *hc)
 {
+    /* Unread request bytes, or a body not read to its end. */
+    hc->linger = evbuffer_get_length(bufferevent_get_input(hc->bev)) > 0 ||
+                 (hc->state == WR_HC_BODY && !hc->req_done);
     hc->state = WR_HC_CLOSING;
     hc->keep = 0;
     wr_hc_drop_stream(hc, !hc->req_done || !hc->resp_head, WR_RST_CANCEL);
     bufferevent_disable(hc->bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(hc->bev)) == 0) {
-        wr_hc_free(hc);
+        wr_hc_output_done(hc);
         return;
     }
     /* A client that does not read its error page still goes away. */
@@ -639,6 +664,8 @@ static void wr_hc_on_read(struct bufferevent *bev, void *arg)
         wr_hc_read_head(hc);
     else if (hc->state == WR_HC_BODY)
         wr_hc_read_body(hc);
+    else if (hc->state == WR_HC_LINGER)
+        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
     else
         bufferevent_disable(bev, EV_READ);
 }
@@ -649,7 +676,7 @@ static void wr_hc_on_write(struct bufferevent *bev, void *arg)
 
     if (hc->state == WR_HC_CLOSING) {
         if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-            wr_hc_free(hc);
+            wr_hc_output_done(hc);
         return;
     }
     if (hc->state == WR_HC_MOVING) {
@@ -668,6 +695,10 @@ static void wr_hc_on_event(struct bufferevent *bev, short what, void *arg)
 
     if (what & BEV_EVENT_CONNECTED)
         return; /* the TLS handshake is done */
+    if (hc->state == WR_HC_LINGER) {
+        wr_hc_free(hc); /* the client has gone: the close can be a clean one */
+        return;
+    }
     if (hc->tls && hc->requests == 0 && !hc->head_started && (what & BEV_EVENT_ERROR)) {
         wr_log_debug("http %s: TLS handshake failed: %s", hc->peer,
                      wr_tls_error(bev, why, sizeof(why)));
@@ -688,7 +719,8 @@ static void wr_hc_on_timer(evutil_socket_t fd, short what, void *arg)
 
     switch (hc->state) {
     case WR_HC_PEEK:
-        wr_hc_free(hc); /* no ClientHello in time */
+    case WR_HC_LINGER:
+        wr_hc_free(hc); /* no ClientHello in time; lingered long enough */
         return;
     case WR_HC_HEAD:
         if (hc->head_started || hc->requests == 0) {
