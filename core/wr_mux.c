@@ -1090,16 +1090,18 @@ static void wr_mux_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     wr_mux_t *m = arg;
     size_t left = evbuffer_get_length(bufferevent_get_input(bev));
+    char why[256];
 
     wr_mux_enter(m);
-    if (what & BEV_EVENT_EOF) {
+    if ((what & BEV_EVENT_EOF) && wr_tls_failure(bev, why, sizeof(why)) != NULL) {
+        wr_mux_fail(m, "TLS error: %s", why); /* an alert, then the close */
+    } else if (what & BEV_EVENT_EOF) {
         if (left > 0)
             wr_mux_fail(m, "truncated frame: connection closed with %zu bytes of a frame", left);
         else
             wr_mux_fail(m, "peer closed the connection");
     } else if (what & BEV_EVENT_ERROR) {
         int err = EVUTIL_SOCKET_ERROR();
-        char why[256];
 
         /* Over TLS the cause is often an alert (a refused client
          * certificate arrives after the client's handshake is done). */

@@ -324,7 +324,9 @@ const char *wr_tls_failure(struct bufferevent *bev, char *buf, size_t len)
         if (ERR_GET_LIB(e) != 0)
             last = e;
     }
-    if ((vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
+    /* Only where verification was asked for (not --tls-insecure). */
+    if (SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE &&
+        (vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
         snprintf(buf, len, "certificate verify failed: %s", X509_verify_cert_error_string(vr));
         return buf;
     }

@@ -349,7 +349,7 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **
 
 /* --- sessions ---------------------------------------------------------- */
 
-enum { WR_SS_TLS, WR_SS_HELLO, WR_SS_TAKEOVER, WR_SS_ACTIVE, WR_SS_DRAINING };
+enum { WR_SS_TLS, WR_SS_HELLO, WR_SS_TAKEOVER, WR_SS_ACTIVE, WR_SS_DRAINING, WR_SS_TLS_FAILED };
 
 typedef struct wr_srv_session wr_srv_session_t;
 
@@ -957,6 +957,10 @@ static void wr_srv_timeout(evutil_socket_t fd, short what, void *arg)
         wr_srv_session_free(ss, "peer silent while the session was closing");
         return;
     }
+    if (ss->state == WR_SS_TLS_FAILED) {
+        wr_srv_session_free(ss, NULL); /* lingered long enough */
+        return;
+    }
     wr_srv_session_free(ss, ss->state == WR_SS_TLS ? "handshake timeout: TLS not done in time"
                                                    : "handshake timeout: no HELLO in time");
 }
@@ -979,6 +983,37 @@ static void wr_srv_start_mux(wr_srv_session_t *ss)
         wr_srv_session_free(ss, "cannot start the mux session");
 }
 
+static void wr_srv_tls_drain(evutil_socket_t fd, short what, void *arg)
+{
+    char buf[4096];
+    ssize_t n;
+
+    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+        ;
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        wr_srv_session_free(arg, NULL);
+}
+
+/* The TLS alert that says why (a certificate refused) has been written;
+ * a TLS 1.3 client may meanwhile be sending its first data. Closing with
+ * that data unread would answer with a reset, which can destroy the alert
+ * before the client reads it: stop writing, discard what comes, and close
+ * when the client does or after a second. */
+static void wr_srv_tls_linger(wr_srv_session_t *ss)
+{
+    int fd = bufferevent_getfd(ss->bev);
+    struct timeval tv = {1, 0};
+
+    ss->state = WR_SS_TLS_FAILED;
+    bufferevent_disable(ss->bev, EV_READ | EV_WRITE);
+    bufferevent_setcb(ss->bev, NULL, NULL, NULL, NULL);
+    if (fd < 0 || shutdown(fd, SHUT_WR) != 0 || ss->retry != NULL ||
+        (ss->retry = event_new(wr_worker_base(ss->w), fd, EV_READ | EV_PERSIST, wr_srv_tls_drain,
+                               ss)) == NULL ||
+        event_add(ss->retry, NULL) != 0 || event_add(ss->timer, &tv) != 0)
+        wr_srv_session_free(ss, NULL);
+}
+
 static void wr_srv_tls_event(struct bufferevent *bev, short what, void *arg)
 {
     wr_srv_session_t *ss = arg;
@@ -993,7 +1028,7 @@ static void wr_srv_tls_event(struct bufferevent *bev, short what, void *arg)
     wr_tls_error(bev, why, sizeof(why));
     wr_log_warn("session %llu from %s: TLS handshake failed: %s", (unsigned long long)ss->id,
                 ss->peer, why);
-    wr_srv_session_free(ss, NULL);
+    wr_srv_tls_linger(ss);
 }
 
 static void wr_srv_session_start(wr_worker_t *w, int fd, struct evbuffer *preread, void *arg)
