@@ -1227,6 +1227,8 @@ typedef struct {
     unsigned status;
     const char *detail;
     int close;
+    const wr_http_header_t *extra;
+    size_t nextra;
 } wr_http_page_t;
 
 /* The body of an error page, control bytes of detail as \xNN. */
@@ -1265,6 +1267,12 @@ static void wr_http_emit_page(wr_http_w_t *w, const void *arg)
     wr_http_puts(w, "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
     wr_http_putu(w, measure.n);
     wr_http_puts(w, "\r\nCache-Control: no-store\r\n");
+    for (size_t i = 0; i < pg->nextra; i++) {
+        wr_http_put(w, pg->extra[i].name, pg->extra[i].name_len);
+        wr_http_put(w, ": ", 2);
+        wr_http_put(w, pg->extra[i].value, pg->extra[i].value_len);
+        wr_http_put(w, "\r\n", 2);
+    }
     if (pg->close)
         wr_http_puts(w, "Connection: close\r\n");
     wr_http_put(w, "\r\n", 2);
@@ -1273,7 +1281,13 @@ static void wr_http_emit_page(wr_http_w_t *w, const void *arg)
 
 int wr_http_error_page(struct evbuffer *out, unsigned status, const char *detail, int close)
 {
-    wr_http_page_t pg = {status, detail, close};
+    return wr_http_error_page_ex(out, status, detail, close, NULL, 0);
+}
+
+int wr_http_error_page_ex(struct evbuffer *out, unsigned status, const char *detail, int close,
+                          const wr_http_header_t *extra, size_t nextra)
+{
+    wr_http_page_t pg = {status, detail, close, extra, nextra};
 
     if (status < 100 || status > 999)
         return -1;

@@ -266,4 +266,10 @@ const char *wr_http_status_reason(unsigned status);
  */
 int wr_http_error_page(struct evbuffer *out, unsigned status, const char *detail, int close);
 
+/* The same, with nextra more header fields after Cache-Control (fields a
+ * plugin set on a rejection: WWW-Authenticate, Retry-After). The caller
+ * vouches for their bytes. */
+int wr_http_error_page_ex(struct evbuffer *out, unsigned status, const char *detail, int close,
+                          const wr_http_header_t *extra, size_t nextra);
+
 #endif

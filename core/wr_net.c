@@ -174,3 +174,13 @@ void wr_bev_bulk(struct bufferevent *bev)
     bufferevent_set_max_single_read(bev, 256 * 1024);
     bufferevent_set_max_single_write(bev, 1024 * 1024);
 }
+
+void wr_peer_ip(const char *peer, char *ip, size_t len)
+{
+    char *end;
+
+    snprintf(ip, len, "%s", peer[0] == '[' ? peer + 1 : peer);
+    end = strrchr(ip, peer[0] == '[' ? ']' : ':');
+    if (end != NULL && (peer[0] == '[' || strchr(ip, ':') == end))
+        *end = '\0';
+}

@@ -21,6 +21,10 @@ int wr_addr_parse(const char *text, wr_addr_t *addr, char *why, size_t whylen);
 /* "127.0.0.1:8080" / "[::1]:8080" into buf. Returns buf. */
 const char *wr_addr_format(const wr_addr_t *addr, char *buf, size_t len);
 
+/* The address part of a formatted "ip:port" or "[v6]:port" into ip ("::1",
+ * "127.0.0.1"); peer itself when it has no port. */
+void wr_peer_ip(const char *peer, char *ip, size_t len);
+
 /* A non-blocking, close-on-exec listening socket with SO_REUSEADDR, bound to
  * addr (whose port is filled in when it was 0). fd, or -1 with errno set. */
 int wr_listen(wr_addr_t *addr, int backlog);

@@ -121,6 +121,8 @@ static void wr_pipe_stream_failed(wr_pipe_t *p)
 {
     const char *why = wr_mux_stream_session(p->s) == NULL ? "tunnel session ended" : "stream reset";
 
+    p->st.reset = wr_mux_stream_reset_reason(p->s);
+
     snprintf(p->reason, sizeof(p->reason), "%s", why);
     wr_pipe_finish(p, p->reason, WR_PIPE_ABORT_SOCKET);
 }

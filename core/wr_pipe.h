@@ -52,6 +52,7 @@ typedef struct wr_pipe wr_pipe_t;
 typedef struct {
     uint64_t bytes_in;  /* socket -> stream, preread bytes included */
     uint64_t bytes_out; /* stream -> socket, handed to the socket's output */
+    uint32_t reset;     /* the stream's reset reason (WR_RST_*) when the peer reset it */
 } wr_pipe_stats_t;
 
 /*
