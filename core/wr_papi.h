@@ -1,0 +1,44 @@
+/*
+ * wr_papi: the parts of the plugin API table (wr_api_t) that need no
+ * session, stream or request: config accessors over wr_conf's tree, clocks
+ * and hashing. wr_plugin builds the table from these and its own context
+ * functions; the unit-test fake API reuses them, so that a plugin's config
+ * is read in tests exactly as in warren.
+ *
+ * Config errors go to one report (wr_papi_config_err), written on the main
+ * thread while plugins' create_conf run; the loader prints it.
+ */
+#ifndef WR_PAPI_H
+#define WR_PAPI_H
+
+#define WR_CORE 1
+#include <warren/plugin.h>
+
+#include "wr_conf.h"
+
+/* The last config error a plugin reported (msg "" when none). Main thread. */
+extern wr_conf_err_t wr_papi_config_err;
+
+/* wr_config_t is a wr_conf_node_t seen from outside. */
+#define WR_PAPI_NODE(c) ((const wr_conf_node_t *)(const void *)(c))
+#define WR_PAPI_CFG(n)  ((const wr_config_t *)(const void *)(n))
+
+const wr_config_t *wr_papi_config_get(const wr_config_t *map, const char *key);
+int wr_papi_config_kind(const wr_config_t *node);
+size_t wr_papi_config_len(const wr_config_t *node);
+const char *wr_papi_config_key_at(const wr_config_t *map, size_t i);
+const wr_config_t *wr_papi_config_at(const wr_config_t *node, size_t i);
+int wr_papi_config_str(const wr_config_t *node, const char **out);
+int wr_papi_config_int(const wr_config_t *node, int64_t min, int64_t max, int64_t *out);
+int wr_papi_config_bool(const wr_config_t *node, int *out);
+int wr_papi_config_size(const wr_config_t *node, uint64_t min, uint64_t max, uint64_t *out);
+int wr_papi_config_duration_ms(const wr_config_t *node, uint64_t min, uint64_t max, uint64_t *out);
+int wr_papi_config_keys(const wr_config_t *map, const char *const *known);
+int wr_papi_config_errorv(const wr_config_t *node, const char *fmt, va_list ap);
+
+uint64_t wr_papi_now_us(void);
+uint64_t wr_papi_time_us(void);
+void wr_papi_sha256(const void *data, size_t len, unsigned char out[32]);
+int wr_papi_equal_ct(const void *a, const void *b, size_t len);
+
+#endif
