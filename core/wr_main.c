@@ -15,6 +15,7 @@
 #include "wr_cfg.h"
 #include "wr_conf.h"
 #include "wr_log.h"
+#include "wr_plugin.h"
 #include "wr_client.h"
 #include "wr_server.h"
 #include "wr_version.h"
@@ -63,6 +64,12 @@ static int wr_main_check(const char *path)
         if (s != NULL) {
             wr_server_conf_default(s);
             rc = wr_server_conf_apply(wr_conf_root(conf), s, &err);
+            if (rc == 0) {
+                /* Load the plugins too: their files, ABI and config. */
+                wr_plugins_t *ps = wr_plugins_load(s->plugins, WR_SIDE_SERVER, &err);
+                rc = ps != NULL ? 0 : -1;
+                wr_plugins_free(ps);
+            }
         }
         free(s);
     }

@@ -26,12 +26,14 @@
 #include <event2/bufferevent.h>
 #include <http_parser.h>
 
+#include "wr_ctl.h"
 #include "wr_frame.h"
 #include "wr_http.h"
 #include "wr_log.h"
 #include "wr_mux.h"
 #include "wr_net.h"
 #include "wr_pipe.h"
+#include "wr_plugin.h"
 #include "wr_registry.h"
 #include "wr_server.h"
 #include "wr_sni.h"
@@ -41,7 +43,16 @@
 #define WR_HC_READ_MAX (256 * 1024) /* stream bytes taken per round */
 #define WR_HC_MAX_HOPS 3            /* moves between workers for one request */
 
-enum { WR_HC_PEEK, WR_HC_HEAD, WR_HC_BODY, WR_HC_WAIT, WR_HC_CLOSING, WR_HC_MOVING, WR_HC_LINGER };
+enum {
+    WR_HC_PEEK,
+    WR_HC_HEAD,
+    WR_HC_PLUGIN, /* request_headers suspended by a plugin */
+    WR_HC_BODY,
+    WR_HC_WAIT,
+    WR_HC_CLOSING,
+    WR_HC_MOVING,
+    WR_HC_LINGER
+};
 
 typedef struct wr_hconn wr_hconn_t;
 
@@ -76,6 +87,20 @@ struct wr_hconn {
     wr_worker_t *move_to; /* MOVING: where, once the last response is out */
     uint64_t body_in;     /* request body bytes forwarded */
     unsigned status;
+    /* plugins (ps NULL: none loaded) */
+    const wr_plugins_t *ps;
+    wr_ctx_t pctx;
+    wr_pslots_t slots; /* WR_SCOPE_STREAM: the current request */
+    wr_hdrs_t *hreq, *hresp;
+    int in_req; /* a request head was read: the log phase will run */
+    uint64_t sid;
+    int tunnel; /* -1: no tunnel (yet) */
+    char tunnel_name[WR_CTL_NAME_MAX];
+    char token_id[64];
+    uint64_t t0_us, wall0_us, ttfb_us, dur_us, bytes_out;
+    const char *method_name;
+    char *path;
+    char error[160];
 };
 
 typedef struct {
@@ -203,10 +228,15 @@ static void wr_hc_drop_stream(wr_hconn_t *hc, int reset, uint32_t reason)
     hc->s = NULL;
 }
 
+static void wr_hc_log(wr_hconn_t *hc);
+
 static void wr_hc_free(wr_hconn_t *hc)
 {
     int id = wr_worker_id(hc->w);
 
+    if (hc->in_req && hc->error[0] == '\0')
+        snprintf(hc->error, sizeof(hc->error), "connection closed");
+    wr_hc_log(hc);
     wr_hc_drop_stream(hc, 1, WR_RST_CANCEL);
     if (hc->prev)
         hc->prev->next = hc->next;
@@ -228,6 +258,7 @@ static void wr_hc_free(wr_hconn_t *hc)
         evbuffer_free(hc->rbuf);
     if (hc->tmp)
         evbuffer_free(hc->tmp);
+    free(hc->path);
     free(hc);
     __atomic_sub_fetch(&wr_ing_live, 1, __ATOMIC_RELAXED);
 }
@@ -278,6 +309,8 @@ static void wr_hc_abort(wr_hconn_t *hc, const char *why)
     struct linger lg = {1, 0};
 
     wr_log_debug("http %s: connection aborted: %s", hc->peer, why);
+    if (hc->in_req && hc->error[0] == '\0')
+        snprintf(hc->error, sizeof(hc->error), "%s", why);
     if (hc->bev)
         setsockopt(bufferevent_getfd(hc->bev), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     wr_hc_free(hc);
@@ -289,15 +322,24 @@ static void wr_hc_next(wr_hconn_t *hc);
  * go on (only when the request was read whole). */
 static void wr_hc_reply(wr_hconn_t *hc, unsigned status, const char *detail, int keep)
 {
+    const wr_http_header_t *extra = NULL;
+    size_t nextra = 0;
+
     if (hc->resp_bytes) {
         wr_hc_abort(hc, detail);
         return;
     }
     keep = keep && hc->keep && !wr_ing.draining;
     wr_log_info("http %s: %u for %s: %s", hc->peer, status, hc->host[0] ? hc->host : "-", detail);
+    if (hc->in_req && hc->error[0] == '\0')
+        snprintf(hc->error, sizeof(hc->error), "%s", detail);
+    /* Fields a plugin set for its rejection (Retry-After, WWW-Authenticate). */
+    if (hc->hresp != NULL && wr_hdrs_changed(hc->hresp) && !hc->resp_head)
+        extra = wr_hdrs_fields(hc->hresp, &nextra);
     if (hc->method != HTTP_HEAD) {
-        wr_http_error_page(bufferevent_get_output(hc->bev), status, detail, !keep);
-    } else if (wr_http_error_page(hc->tmp, status, detail, !keep) == 0) {
+        wr_http_error_page_ex(bufferevent_get_output(hc->bev), status, detail, !keep, extra,
+                              nextra);
+    } else if (wr_http_error_page_ex(hc->tmp, status, detail, !keep, extra, nextra) == 0) {
         /* A HEAD gets the head of the page only. */
         struct evbuffer_ptr end = evbuffer_search(hc->tmp, "\r\n\r\n", 4, NULL);
         if (end.pos >= 0)
@@ -306,12 +348,128 @@ static void wr_hc_reply(wr_hconn_t *hc, unsigned status, const char *detail, int
     }
     hc->status = status;
     hc->resp_bytes = 1;
+    wr_hc_log(hc);
     if (!keep) {
         wr_hc_close_after(hc);
         return;
     }
     wr_hc_drop_stream(hc, 1, WR_RST_CANCEL);
     wr_hc_next(hc);
+}
+
+/* --- plugins ----------------------------------------------------------- */
+
+static const char *wr_hc_str(void *host, int key, int i)
+{
+    wr_hconn_t *hc = host;
+
+    switch (key) {
+    case WR_KEY_PEER:
+        return hc->peer;
+    case WR_KEY_CLIENT_IP:
+        return hc->ip;
+    case WR_KEY_TUNNEL:
+        return hc->tunnel >= 0 ? hc->tunnel_name : NULL;
+    case WR_KEY_TUNNEL_TYPE:
+        return hc->tunnel >= 0 ? "http" : NULL;
+    case WR_KEY_HOSTNAME:
+    case WR_KEY_HOST:
+        return hc->host[0] ? hc->host : NULL;
+    case WR_KEY_METHOD:
+        return hc->method_name;
+    case WR_KEY_PATH:
+        return hc->path;
+    case WR_KEY_SCHEME:
+        return hc->tls ? "https" : "http";
+    case WR_KEY_ERROR:
+        return hc->error[0] ? hc->error : NULL;
+    case WR_KEY_TOKEN_ID:
+        return hc->token_id[0] ? hc->token_id : NULL;
+    default:
+        return NULL;
+    }
+}
+
+static int64_t wr_hc_num(void *host, int key, int i)
+{
+    wr_hconn_t *hc = host;
+
+    switch (key) {
+    case WR_KEY_STATUS:
+        return hc->status;
+    case WR_KEY_BYTES_IN:
+        return (int64_t)hc->body_in;
+    case WR_KEY_BYTES_OUT:
+        return (int64_t)hc->bytes_out;
+    case WR_KEY_START_TIME_US:
+        return (int64_t)hc->wall0_us;
+    case WR_KEY_DURATION_US:
+        return (int64_t)hc->dur_us;
+    case WR_KEY_TTFB_US:
+        return hc->ttfb_us ? (int64_t)hc->ttfb_us : -1;
+    default:
+        return -1;
+    }
+}
+
+static const wr_phost_ops_t wr_hc_ops = {wr_hc_str, wr_hc_num, NULL};
+
+/* Ready hc->pctx for a phase: the session's slots are looked up afresh,
+ * the session may have gone since the last phase. */
+static void wr_hc_ctx(wr_hconn_t *hc)
+{
+    wr_server_tinfo_t ti;
+
+    wr_ctx_init(&hc->pctx, hc->ps, &wr_hc_ops, hc, wr_worker_id(hc->w));
+    hc->pctx.stream = &hc->slots;
+    hc->pctx.hdrs[WR_REQUEST] = hc->hreq;
+    hc->pctx.hdrs[WR_RESPONSE] = hc->hresp;
+    if (hc->tunnel >= 0) {
+        hc->pctx.session_id = hc->sid;
+        if (wr_server_tunnel_info(hc->sid, hc->tunnel, &ti) == 0)
+            hc->pctx.session = ti.slots;
+    }
+    if (hc->s != NULL)
+        hc->pctx.stream_id = wr_mux_stream_id(hc->s);
+}
+
+/* A request begins: what the log phase will report. */
+static void wr_hc_req_begin(wr_hconn_t *hc, const wr_http_head_t *h)
+{
+    if (hc->ps == NULL)
+        return;
+    hc->in_req = 1;
+    hc->tunnel = -1;
+    hc->token_id[0] = '\0';
+    hc->error[0] = '\0';
+    hc->t0_us = wr_papi_now_us();
+    hc->wall0_us = wr_papi_time_us();
+    hc->ttfb_us = hc->dur_us = hc->bytes_out = 0;
+    hc->method_name = h->method_name;
+    free(hc->path);
+    hc->path = strndup(h->url, h->url_len);
+    wr_hdrs_free(hc->hreq);
+    wr_hdrs_free(hc->hresp);
+    hc->hreq = wr_hdrs_new(h);
+    hc->hresp = wr_hdrs_new(NULL);
+}
+
+/* The request is over (answered, failed or abandoned): log and
+ * stream_close, once. */
+static void wr_hc_log(wr_hconn_t *hc)
+{
+    if (!hc->in_req)
+        return;
+    hc->in_req = 0;
+    wr_plugins_cancel(&hc->pctx);
+    hc->dur_us = wr_papi_now_us() - hc->t0_us;
+    wr_hc_ctx(hc);
+    wr_plugins_notify(&hc->pctx, WR_PHASE_LOG);
+    wr_plugins_notify(&hc->pctx, WR_PHASE_STREAM_CLOSE);
+    wr_pslots_end(&hc->slots);
+    wr_hdrs_free(hc->hreq);
+    wr_hdrs_free(hc->hresp);
+    hc->hreq = hc->hresp = NULL;
 }
 
 /* --- requests ---------------------------------------------------------- */
@@ -358,8 +516,10 @@ static void wr_hc_move(wr_hconn_t *hc, const wr_http_head_t *h, wr_worker_t *to)
         wr_hc_reply(hc, 503, "out of memory", 0);
         return;
     }
-    /* The fd goes with the connection: detach it from the bufferevent. */
+    /* The fd goes with the connection: detach it from the bufferevent. The
+     * request is logged where it is served. */
     bufferevent_setfd(hc->bev, -1);
+    hc->in_req = 0;
     wr_hc_free(hc);
     __atomic_add_fetch(&wr_ing_live, 1, __ATOMIC_RELAXED); /* still the same connection */
     if (wr_worker_handoff(to, fd, pre, wr_hc_start, (void *)hops) != 0)
@@ -396,13 +556,28 @@ static void wr_hc_stream_event(wr_mux_stream_t *s, int ev, void *arg)
         wr_hc_reply(hc, 502, "the tunnel closed the request", 0);
 }
 
+static void wr_hc_forward(wr_hconn_t *hc, uint64_t sid, int tunnel);
+
+static void wr_hc_plugins_done(wr_ctx_t *ctx, int verdict)
+{
+    wr_hconn_t *hc = ctx->host;
+
+    if (verdict == WR_REJECT) {
+        int st = ctx->reject_status;
+        hc->keep = hc->keep && !wr_http_parser_head(hc->req)->body;
+        wr_hc_reply(hc, st >= 300 && st <= 599 ? (unsigned)st : 403, ctx->reject_reason, 1);
+        return;
+    }
+    wr_hc_forward(hc, hc->sid, hc->tunnel);
+}
+
 static void wr_hc_route(wr_hconn_t *hc)
 {
     const wr_http_head_t *h = wr_http_parser_head(hc->req);
-    wr_http_fwd_t fw;
     wr_reg_owner_t owner;
-    char key[WR_REG_KEY_MAX], why[160];
+    char key[WR_REG_KEY_MAX];
 
+    wr_hc_req_begin(hc, h);
     hc->requests++;
     hc->method = h->method;
     hc->minor = h->minor;
@@ -443,12 +618,59 @@ static void wr_hc_route(wr_hconn_t *hc)
         wr_hc_move(hc, h, owner.worker);
         return;
     }
+    if (wr_plugins_has(hc->ps, WR_PHASE_REQUEST_HEADERS)) {
+        wr_server_tinfo_t ti;
+        int v;
+        hc->sid = owner.sid;
+        hc->tunnel = owner.tunnel;
+        if (wr_server_tunnel_info(owner.sid, owner.tunnel, &ti) == 0) {
+            snprintf(hc->tunnel_name, sizeof(hc->tunnel_name), "%s", ti.name);
+            snprintf(hc->token_id, sizeof(hc->token_id), "%s", ti.token_id);
+        }
+        wr_hc_ctx(hc);
+        v = wr_plugins_run(&hc->pctx, WR_PHASE_REQUEST_HEADERS, wr_hc_plugins_done);
+        if (v == WR_AGAIN) {
+            hc->state = WR_HC_PLUGIN; /* reading stops until the verdict */
+            bufferevent_disable(hc->bev, EV_READ);
+            wr_hc_arm(hc, wr_ing.conf->response_ms);
+            return;
+        }
+        wr_hc_plugins_done(&hc->pctx, v);
+        return;
+    }
+    wr_hc_forward(hc, owner.sid, owner.tunnel);
+}
+
+/* The request goes to the tunnel's client. */
+static void wr_hc_forward(wr_hconn_t *hc, uint64_t sid, int tunnel)
+{
+    const wr_http_head_t *h = wr_http_parser_head(hc->req);
+    wr_http_head_t edited;
+    wr_http_fwd_t fw;
+    char why[160];
+
+    if (hc->ps != NULL && hc->tunnel < 0) {
+        wr_server_tinfo_t ti;
+        hc->sid = sid;
+        hc->tunnel = tunnel;
+        if (wr_server_tunnel_info(sid, tunnel, &ti) == 0) {
+            snprintf(hc->tunnel_name, sizeof(hc->tunnel_name), "%s", ti.name);
+            snprintf(hc->token_id, sizeof(hc->token_id), "%s", ti.token_id);
+        }
+    }
+    if (wr_hdrs_changed(hc->hreq)) {
+        /* Framing and routing fields cannot change, so the head's flags
+         * still hold for the edited fields. */
+        edited = *h;
+        edited.headers = (wr_http_header_t *)wr_hdrs_fields(hc->hreq, &edited.nheaders);
+        h = &edited;
+    }
     if (wr_ing.conf->max_body > 0 && h->content_length > 0 &&
         (uint64_t)h->content_length > wr_ing.conf->max_body) {
         wr_hc_reply(hc, 413, "request body too large", 0);
         return;
     }
-    hc->s = wr_server_open_stream(owner.sid, owner.tunnel, hc->peer, why, sizeof(why));
+    hc->s = wr_server_open_stream(sid, tunnel, hc->peer, why, sizeof(why));
     if (hc->s == NULL) {
         wr_hc_reply(hc, 502, why, 0);
         return;
@@ -557,6 +779,7 @@ static void wr_hc_upgrade(wr_hconn_t *hc)
     struct bufferevent *bev = hc->bev;
     wr_mux_stream_t *s = hc->s;
 
+    wr_hc_log(hc); /* what follows is no longer HTTP */
     /* Bytes the service sent after its 101 go out first. */
     evbuffer_add_buffer(bufferevent_get_output(bev), hc->rbuf);
     hc->bev = NULL;
@@ -569,6 +792,7 @@ static void wr_hc_upgrade(wr_hconn_t *hc)
 static void wr_hc_response_done(wr_hconn_t *hc)
 {
     wr_log_debug("http %s: %s -> %u", hc->peer, hc->host, hc->status);
+    wr_hc_log(hc);
     wr_hc_drop_stream(hc, !hc->req_done, WR_RST_CANCEL);
     if (!hc->keep || !hc->req_done) {
         wr_hc_close_after(hc);
@@ -593,6 +817,7 @@ static void wr_hc_response(wr_hconn_t *hc)
         wr_mux_stream_read(hc->s, hc->rbuf, WR_HC_READ_MAX);
         if (!hc->resp_head) {
             const wr_http_head_t *h;
+            wr_http_head_t edited;
             rc = wr_http_read_head(hc->resp, hc->rbuf);
             if (rc == WR_HTTP_NEED) {
                 if (wr_mux_stream_eof(hc->s))
@@ -607,10 +832,36 @@ static void wr_hc_response(wr_hconn_t *hc)
             }
             h = wr_http_parser_head(hc->resp);
             hc->status = h->status;
+            if (hc->in_req && hc->ttfb_us == 0)
+                hc->ttfb_us = wr_papi_now_us() - hc->t0_us;
             if (h->status == 101 && hc->upgrade_req) {
                 wr_http_write_response(out, h, 1, hc->minor);
                 wr_hc_upgrade(hc);
                 return;
+            }
+            if (h->status >= 200 && hc->in_req &&
+                wr_plugins_has(hc->ps, WR_PHASE_RESPONSE_HEADERS)) {
+                wr_hdrs_free(hc->hresp);
+                hc->hresp = wr_hdrs_new(h);
+                wr_hc_ctx(hc);
+                if (wr_plugins_run(&hc->pctx, WR_PHASE_RESPONSE_HEADERS, NULL) != WR_OK &&
+                    hc->pctx.reject_status != 0) {
+                    int st = hc->pctx.reject_status;
+                    wr_plugins_cancel(&hc->pctx);
+                    wr_hdrs_free(hc->hresp);
+                    hc->hresp = NULL;
+                    hc->keep = 0;
+                    wr_hc_reply(hc, st >= 300 && st <= 599 ? (unsigned)st : 502,
+                                hc->pctx.reject_reason, 0);
+                    return;
+                }
+                wr_plugins_cancel(&hc->pctx);
+                if (wr_hdrs_changed(hc->hresp)) {
+                    edited = *h;
+                    edited.headers =
+                        (wr_http_header_t *)wr_hdrs_fields(hc->hresp, &edited.nheaders);
+                    h = &edited;
+                }
             }
             if (h->status >= 200) {
                 /* A body that ends only at EOF ends the public connection. */
@@ -631,6 +882,7 @@ static void wr_hc_response(wr_hconn_t *hc)
         }
         if (n > 0) {
             evbuffer_remove_buffer(hc->rbuf, out, n);
+            hc->bytes_out += n;
             wr_hc_arm(hc, wr_ing.conf->idle_ms);
         }
         if (rc == WR_HTTP_DONE) {
@@ -847,21 +1099,20 @@ static void wr_hc_start(wr_worker_t *w, int fd, struct evbuffer *preread, void *
     hc->method = -1;
     hc->tls = wr_ing.tls != NULL;
     hc->hops = hc->tls ? 0 : (int)(intptr_t)arg;
+    hc->tunnel = -1;
+    if (wr_plugins_count(wr_server_plugins()) > 0)
+        hc->ps = wr_server_plugins();
     hc->next = wr_hconns[id];
     if (hc->next)
         hc->next->prev = hc;
     wr_hconns[id] = hc;
     if (getpeername(fd, (struct sockaddr *)&sa, &len) == 0) {
         wr_addr_t a;
-        char *colon;
         memcpy(&a.ss, &sa, len);
         a.len = len;
         wr_addr_format(&a, hc->peer, sizeof(hc->peer));
         /* The address without the port, for X-Forwarded-For. */
-        snprintf(hc->ip, sizeof(hc->ip), "%s", hc->peer[0] == '[' ? hc->peer + 1 : hc->peer);
-        colon = strrchr(hc->ip, hc->peer[0] == '[' ? ']' : ':');
-        if (colon)
-            *colon = '\0';
+        wr_peer_ip(hc->peer, hc->ip, sizeof(hc->ip));
     } else {
         snprintf(hc->peer, sizeof(hc->peer), "?");
         snprintf(hc->ip, sizeof(hc->ip), "unknown");

@@ -40,6 +40,7 @@
 #include "wr_mux.h"
 #include "wr_net.h"
 #include "wr_pipe.h"
+#include "wr_plugin.h"
 #include "wr_registry.h"
 #include "wr_tls.h"
 #include "wr_worker.h"
@@ -156,6 +157,7 @@ static const wr_conf_field_t wr_srv_fields[] = {
      .offset = offsetof(wr_server_conf_t, tokens),
      .handler = wr_srv_tokens_field},
     {.key = "tls", .kind = WR_CONF_MAP, .offset = 0, .children = wr_srv_tls_fields},
+    {.key = "plugins", .kind = WR_CONF_RAW_SEQ, .offset = offsetof(wr_server_conf_t, plugins)},
     {.key = "http",
      .kind = WR_CONF_MAP,
      .offset = offsetof(wr_server_conf_t, http),
@@ -349,7 +351,15 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **
 
 /* --- sessions ---------------------------------------------------------- */
 
-enum { WR_SS_TLS, WR_SS_HELLO, WR_SS_TAKEOVER, WR_SS_ACTIVE, WR_SS_DRAINING, WR_SS_TLS_FAILED };
+enum {
+    WR_SS_TLS,
+    WR_SS_HELLO,
+    WR_SS_AUTH, /* plugins are deciding on the HELLO */
+    WR_SS_TAKEOVER,
+    WR_SS_ACTIVE,
+    WR_SS_DRAINING,
+    WR_SS_TLS_FAILED
+};
 
 typedef struct wr_srv_session wr_srv_session_t;
 
@@ -378,8 +388,16 @@ struct wr_srv_session {
     struct event *timer; /* handshake deadline, then the heartbeat watchdog */
     struct event *retry; /* port takeover */
     char peer[64];
+    char ip[64];
     char cn[64];
     uint8_t instance[16];
+    /* plugins */
+    wr_ctx_t pctx;       /* session phases; suspended session_auth */
+    wr_pslots_t slots;   /* WR_SCOPE_SESSION */
+    int p_open;          /* session_open ran: session_close will */
+    wr_ctl_msg_t *hello; /* during session_auth */
+    char *token;         /* during session_auth: the token, NUL-terminated */
+    char token_id[64];
     wr_srv_tunnel_t *tunnels; /* after HELLO */
     size_t ntunnels;
     int takeover_tries;
@@ -392,7 +410,8 @@ typedef struct {
     struct event_base *base;
     wr_tls_t *tls;
     wr_addr_t tcp_bind;
-    int http;           /* the HTTP ingress runs */
+    int http; /* the HTTP ingress runs */
+    wr_plugins_t *plugins;
     uint16_t http_port; /* its port, for public URLs */
     int draining;
 } wr_server_t;
@@ -403,6 +422,7 @@ static int wr_srv_live;                                   /* sessions, atomic */
 static uint64_t wr_srv_next_id;                           /* atomic */
 
 static void wr_srv_session_free(wr_srv_session_t *ss, const char *why);
+static void wr_srv_ss_ctx(wr_srv_session_t *ss);
 
 /* Active sessions: a client sends a HEARTBEAT every period, so two periods
  * without one mean it is gone (a dead host, a stopped process, a path that
@@ -443,6 +463,11 @@ static void wr_srv_session_free(wr_srv_session_t *ss, const char *why)
     /* why may be the mux's own reason, freed below. */
     if (why != NULL)
         snprintf(reason, sizeof(reason), "%s", why);
+    wr_plugins_cancel(&ss->pctx);
+    free(ss->hello);
+    ss->hello = NULL;
+    free(ss->token);
+    ss->token = NULL;
     wr_srv_close_tunnels(ss);
     if (ss->prev)
         ss->prev->next = ss->next;
@@ -455,6 +480,12 @@ static void wr_srv_session_free(wr_srv_session_t *ss, const char *why)
     ss->ctl = NULL;
     if (ss->m)
         wr_mux_free(ss->m); /* public connections get their reset and close */
+    /* After the streams' own close phases. */
+    if (ss->p_open) {
+        wr_srv_ss_ctx(ss);
+        wr_plugins_notify(&ss->pctx, WR_PHASE_SESSION_CLOSE);
+    }
+    wr_pslots_end(&ss->slots);
     if (ss->bev)
         bufferevent_free(ss->bev);
     if (ss->timer)
@@ -519,11 +550,228 @@ static void wr_srv_refuse(wr_srv_session_t *ss, uint32_t code, uint32_t retry_ms
     wr_mux_close(ss->m, "refused");
 }
 
+/* --- plugins ----------------------------------------------------------- */
+
+/* What session phases show plugins: during session_auth the tunnels asked
+ * for (the HELLO), afterwards the tunnels granted. */
+static const char *wr_srv_ss_str(void *host, int key, int i)
+{
+    wr_srv_session_t *ss = host;
+    const wr_ctl_msg_t *h = ss->hello;
+
+    switch (key) {
+    case WR_KEY_PEER:
+        return ss->peer;
+    case WR_KEY_CLIENT_IP:
+        return ss->ip;
+    case WR_KEY_TLS_IDENTITY:
+        return ss->cn[0] ? ss->cn : NULL;
+    case WR_KEY_TOKEN:
+        return ss->token;
+    case WR_KEY_TOKEN_ID:
+        return ss->token_id[0] ? ss->token_id : NULL;
+    default:
+        break;
+    }
+    if (i < 0)
+        return NULL;
+    if (h != NULL) {
+        const wr_ctl_tunnel_t *t = &h->tunnels[i];
+        if ((size_t)i >= h->ntunnels)
+            return NULL;
+        switch (key) {
+        case WR_KEY_TUNNEL:
+            return t->name;
+        case WR_KEY_TUNNEL_TYPE:
+            return t->type == WR_TUNNEL_HTTP ? "http" : "tcp";
+        case WR_KEY_HOSTNAME:
+            return t->hostname[0] ? t->hostname : NULL;
+        case WR_KEY_SUBDOMAIN:
+            return t->subdomain[0] ? t->subdomain : NULL;
+        default:
+            return NULL;
+        }
+    }
+    if ((size_t)i >= ss->ntunnels)
+        return NULL;
+    switch (key) {
+    case WR_KEY_TUNNEL:
+        return ss->tunnels[i].name;
+    case WR_KEY_TUNNEL_TYPE:
+        return ss->tunnels[i].type == WR_TUNNEL_HTTP ? "http" : "tcp";
+    case WR_KEY_HOSTNAME:
+        return ss->tunnels[i].host[0] ? ss->tunnels[i].host : NULL;
+    default:
+        return NULL;
+    }
+}
+
+static int64_t wr_srv_ss_num(void *host, int key, int i)
+{
+    wr_srv_session_t *ss = host;
+    const wr_ctl_msg_t *h = ss->hello;
+    size_t n = h != NULL ? h->ntunnels : ss->ntunnels;
+
+    if (key == WR_KEY_TUNNEL_COUNT)
+        return (int64_t)n;
+    if (key != WR_KEY_PORT || i < 0 || (size_t)i >= n)
+        return -1;
+    if (h != NULL)
+        return h->tunnels[i].type == WR_TUNNEL_TCP ? h->tunnels[i].port : -1;
+    return ss->tunnels[i].type == WR_TUNNEL_TCP ? ss->tunnels[i].port : -1;
+}
+
+static int wr_srv_ss_set_str(void *host, int key, const char *value)
+{
+    wr_srv_session_t *ss = host;
+
+    if (key != WR_KEY_TOKEN_ID || strlen(value) >= sizeof(ss->token_id))
+        return WR_EINVAL;
+    memcpy(ss->token_id, value, strlen(value) + 1);
+    return WR_OK;
+}
+
+static const wr_phost_ops_t wr_srv_ss_ops = {wr_srv_ss_str, wr_srv_ss_num, wr_srv_ss_set_str};
+
+static void wr_srv_ss_ctx(wr_srv_session_t *ss)
+{
+    wr_ctx_init(&ss->pctx, wr_srv.plugins, &wr_srv_ss_ops, ss, wr_worker_id(ss->w));
+    ss->pctx.session_id = ss->id;
+    ss->pctx.session = &ss->slots;
+}
+
+/* Phases that may not suspend: WR_AGAIN there is a plugin error. */
+static int wr_srv_run_now(wr_ctx_t *ctx, int phase)
+{
+    int v = wr_plugins_run(ctx, phase, NULL);
+
+    if (v == WR_AGAIN) {
+        wr_plugins_cancel(ctx);
+        wr_log_warn("plugins: WR_AGAIN is not allowed in this phase");
+        ctx->reject_status = 500;
+        snprintf(ctx->reject_reason, sizeof(ctx->reject_reason), "plugin error");
+        v = WR_REJECT;
+    }
+    return v;
+}
+
+const wr_plugins_t *wr_server_plugins(void)
+{
+    return wr_srv.plugins;
+}
+
+int wr_server_tunnel_info(uint64_t sid, int tunnel, wr_server_tinfo_t *out)
+{
+    wr_worker_t *w = wr_worker_current();
+    wr_srv_session_t *ss = w ? wr_srv_find(wr_worker_id(w), sid) : NULL;
+
+    if (ss == NULL || tunnel < 0 || (size_t)tunnel >= ss->ntunnels)
+        return -1;
+    out->name = ss->tunnels[tunnel].name;
+    out->token_id = ss->token_id;
+    out->slots = &ss->slots;
+    return 0;
+}
+
 /* --- public connections ------------------------------------------------ */
+
+/* A public TCP connection, as plugins see it (stream_open, log,
+ * stream_close). */
+typedef struct {
+    wr_srv_session_t *ss;
+    size_t tunnel;
+    char peer[64], ip[64];
+    uint64_t t0_us, wall0_us, dur_us;
+    uint64_t bytes_in, bytes_out;
+    unsigned status;
+    char error[160];
+    uint32_t stream_id;
+    wr_pslots_t slots;
+} wr_srv_conn_t;
+
+static const char *wr_srv_conn_str(void *host, int key, int i)
+{
+    wr_srv_conn_t *c = host;
+    const wr_srv_tunnel_t *t = &c->ss->tunnels[c->tunnel];
+
+    switch (key) {
+    case WR_KEY_PEER:
+        return c->peer;
+    case WR_KEY_CLIENT_IP:
+        return c->ip;
+    case WR_KEY_TOKEN_ID:
+        return c->ss->token_id[0] ? c->ss->token_id : NULL;
+    case WR_KEY_TUNNEL:
+        return t->name;
+    case WR_KEY_TUNNEL_TYPE:
+        return "tcp";
+    case WR_KEY_ERROR:
+        return c->error[0] ? c->error : NULL;
+    default:
+        return NULL;
+    }
+}
+
+static int64_t wr_srv_conn_num(void *host, int key, int i)
+{
+    wr_srv_conn_t *c = host;
+
+    switch (key) {
+    case WR_KEY_PORT:
+        return c->ss->tunnels[c->tunnel].port;
+    case WR_KEY_STATUS:
+        return c->status;
+    case WR_KEY_BYTES_IN:
+        return (int64_t)c->bytes_in;
+    case WR_KEY_BYTES_OUT:
+        return (int64_t)c->bytes_out;
+    case WR_KEY_START_TIME_US:
+        return (int64_t)c->wall0_us;
+    case WR_KEY_DURATION_US:
+        return (int64_t)c->dur_us;
+    default:
+        return -1;
+    }
+}
+
+static const wr_phost_ops_t wr_srv_conn_ops = {wr_srv_conn_str, wr_srv_conn_num, NULL};
+
+static void wr_srv_conn_ctx(wr_srv_conn_t *c, wr_ctx_t *ctx)
+{
+    wr_ctx_init(ctx, wr_srv.plugins, &wr_srv_conn_ops, c, wr_worker_id(c->ss->w));
+    ctx->session_id = c->ss->id;
+    ctx->stream_id = c->stream_id;
+    ctx->session = &c->ss->slots;
+    ctx->stream = &c->slots;
+}
+
+/* The connection is over: log and stream_close, then free. */
+static void wr_srv_conn_end(wr_srv_conn_t *c)
+{
+    wr_ctx_t ctx;
+
+    wr_srv_conn_ctx(c, &ctx);
+    c->dur_us = wr_papi_now_us() - c->t0_us;
+    wr_plugins_notify(&ctx, WR_PHASE_LOG);
+    wr_plugins_notify(&ctx, WR_PHASE_STREAM_CLOSE);
+    wr_pslots_end(&c->slots);
+    free(c);
+}
 
 static void wr_srv_pipe_done(wr_pipe_t *p, const char *reason, const wr_pipe_stats_t *st, void *arg)
 {
-    wr_srv_session_t *ss = arg;
+    wr_srv_conn_t *c = arg;
+    wr_srv_session_t *ss = c->ss;
+
+    c->bytes_in = st->bytes_in;
+    c->bytes_out = st->bytes_out;
+    if (st->reset == WR_RST_CONNECT)
+        c->status = 502;
+    else if (st->reset == WR_RST_TIMEOUT)
+        c->status = 504;
+    if (reason != NULL)
+        snprintf(c->error, sizeof(c->error), "%s", reason);
+    wr_srv_conn_end(c);
 
     wr_log_debug("session %llu: connection done (%s): %llu bytes in, %llu out",
                  (unsigned long long)ss->id, reason ? reason : "closed",
@@ -590,6 +838,7 @@ static void wr_srv_public_accept(evutil_socket_t lfd, short what, void *arg)
         char name[64];
         struct bufferevent *bev;
         wr_mux_stream_t *s;
+        wr_srv_conn_t *c;
         int fd = accept4(lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd == -1) {
@@ -600,21 +849,55 @@ static void wr_srv_public_accept(evutil_socket_t lfd, short what, void *arg)
         memcpy(&peer.ss, &sa, len);
         peer.len = len;
         wr_addr_format(&peer, name, sizeof(name));
-        s = wr_srv_open(ss, t, name);
-        if (s == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c == NULL) {
             close(fd);
             continue;
         }
+        c->ss = ss;
+        c->tunnel = (size_t)(t - ss->tunnels);
+        c->t0_us = wr_papi_now_us();
+        c->wall0_us = wr_papi_time_us();
+        snprintf(c->peer, sizeof(c->peer), "%s", name);
+        wr_peer_ip(name, c->ip, sizeof(c->ip));
+        if (wr_plugins_has(wr_srv.plugins, WR_PHASE_STREAM_OPEN)) {
+            wr_ctx_t ctx;
+            wr_srv_conn_ctx(c, &ctx);
+            if (wr_srv_run_now(&ctx, WR_PHASE_STREAM_OPEN) == WR_REJECT) {
+                /* Refused before anything reached the client: a reset. */
+                struct linger lg = {1, 0};
+                wr_log_info("tunnel %s: connection from %s refused by a plugin: %s", t->name, name,
+                            ctx.reject_reason);
+                setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+                close(fd);
+                c->status = (unsigned)ctx.reject_status;
+                snprintf(c->error, sizeof(c->error), "%s", ctx.reject_reason);
+                wr_srv_conn_end(c);
+                continue;
+            }
+        }
+        s = wr_srv_open(ss, t, name);
+        if (s == NULL) {
+            close(fd);
+            c->status = 503;
+            snprintf(c->error, sizeof(c->error), "the tunnel's client cannot take it");
+            wr_srv_conn_end(c);
+            continue;
+        }
+        c->stream_id = wr_mux_stream_id(s);
         wr_sock_tune(fd, 0);
         bev = bufferevent_socket_new(wr_worker_base(ss->w), fd, BEV_OPT_CLOSE_ON_FREE);
         if (bev == NULL) {
             close(fd);
             wr_mux_stream_reset(s, WR_RST_INTERNAL);
             wr_mux_stream_close(s);
+            wr_srv_conn_end(c);
             continue;
         }
-        if (wr_pipe_new(bev, s, NULL, wr_srv_pipe_done, ss) != NULL)
+        if (wr_pipe_new(bev, s, NULL, wr_srv_pipe_done, c) != NULL)
             ss->pipes++;
+        else
+            wr_srv_conn_end(c);
         wr_log_debug("tunnel %s: connection from %s", t->name, name);
     }
 }
@@ -810,11 +1093,21 @@ static int wr_srv_check_tunnel(wr_srv_session_t *ss, const wr_ctl_tunnel_t *t, w
     return 0;
 }
 
+static void wr_srv_hello_auth(wr_srv_session_t *ss, const wr_ctl_msg_t *h, int verdict);
+
+static void wr_srv_auth_done(wr_ctx_t *ctx, int verdict)
+{
+    wr_srv_session_t *ss = ctx->host;
+    wr_ctl_msg_t *h = ss->hello;
+
+    ss->hello = NULL;
+    wr_srv_hello_auth(ss, h, verdict); /* may free ss */
+    free(h);
+}
+
 static void wr_srv_hello(wr_srv_session_t *ss, const wr_ctl_msg_t *h)
 {
-    const wr_server_conf_t *c = wr_srv.conf;
-    uint8_t digest[32];
-    int ok = 0;
+    int v;
 
     if (h->version_min > WR_CTL_VERSION || h->version_max < WR_CTL_VERSION) {
         wr_srv_refuse(ss, WR_REFUSE_VERSION, 0,
@@ -822,7 +1115,44 @@ static void wr_srv_hello(wr_srv_session_t *ss, const wr_ctl_msg_t *h)
                       h->version_min, h->version_max);
         return;
     }
-    if (h->token_len > 0) {
+    if (!wr_plugins_has(wr_srv.plugins, WR_PHASE_SESSION_AUTH)) {
+        wr_srv_hello_auth(ss, h, WR_OK);
+        return;
+    }
+    /* Plugins see the HELLO (and may take their time: WR_AGAIN). */
+    ss->hello = malloc(sizeof(*ss->hello));
+    ss->token = strndup((const char *)h->token, h->token_len);
+    if (ss->hello == NULL || ss->token == NULL) {
+        wr_srv_refuse(ss, WR_REFUSE_UNAVAILABLE, 1000, "out of memory");
+        return;
+    }
+    memcpy(ss->hello, h, sizeof(*h));
+    ss->state = WR_SS_AUTH;
+    wr_srv_ss_ctx(ss);
+    v = wr_plugins_run(&ss->pctx, WR_PHASE_SESSION_AUTH, wr_srv_auth_done);
+    if (v != WR_AGAIN)
+        wr_srv_auth_done(&ss->pctx, v);
+}
+
+/* The HELLO after session_auth: verdict WR_DONE (a plugin authenticated
+ * the token), WR_REJECT, or WR_OK (the tokens: list decides). */
+static void wr_srv_hello_auth(wr_srv_session_t *ss, const wr_ctl_msg_t *h, int verdict)
+{
+    const wr_server_conf_t *c = wr_srv.conf;
+    uint8_t digest[32];
+    int ok = verdict == WR_DONE;
+
+    free(ss->token);
+    ss->token = NULL;
+    ss->state = WR_SS_HELLO;
+    if (verdict == WR_REJECT) {
+        int st = ss->pctx.reject_status;
+        wr_srv_refuse(ss, st == 429 || st == 503 ? WR_REFUSE_UNAVAILABLE : WR_REFUSE_AUTH,
+                      st == 429 || st == 503 ? 5000 : 0, "%s",
+                      ss->pctx.reject_reason[0] ? ss->pctx.reject_reason : "refused");
+        return;
+    }
+    if (!ok && h->token_len > 0) {
         wr_token_hash((const char *)h->token, h->token_len, digest);
         /* Constant time per token; every token is compared. */
         for (size_t i = 0; i < c->ntokens; i++)
@@ -864,9 +1194,10 @@ static void wr_srv_hello(wr_srv_session_t *ss, const wr_ctl_msg_t *h)
     }
     ss->ntunnels = h->ntunnels;
     memcpy(ss->instance, h->instance, 16);
-    wr_log_info("session %llu from %s: client '%s'%s%s, %zu tunnel(s)", (unsigned long long)ss->id,
-                ss->peer, h->client_name[0] ? h->client_name : "?", ss->cn[0] ? ", cert " : "",
-                ss->cn, h->ntunnels);
+    wr_log_info("session %llu from %s: client '%s'%s%s%s%s, %zu tunnel(s)",
+                (unsigned long long)ss->id, ss->peer, h->client_name[0] ? h->client_name : "?",
+                ss->cn[0] ? ", cert " : "", ss->cn, ss->token_id[0] ? ", token " : "", ss->token_id,
+                h->ntunnels);
     wr_srv_activate(ss);
 }
 
@@ -979,8 +1310,21 @@ static void wr_srv_start_mux(wr_srv_session_t *ss)
     ss->bev = NULL;
     ss->state = WR_SS_HELLO;
     ss->m = wr_mux_new(wr_worker_base(ss->w), bev, &mc, &cbs, ss);
-    if (ss->m == NULL)
+    if (ss->m == NULL) {
         wr_srv_session_free(ss, "cannot start the mux session");
+        return;
+    }
+    if (wr_plugins_has(wr_srv.plugins, WR_PHASE_SESSION_OPEN)) {
+        wr_srv_ss_ctx(ss);
+        ss->p_open = 1;
+        if (wr_srv_run_now(&ss->pctx, WR_PHASE_SESSION_OPEN) == WR_REJECT) {
+            char why[200];
+            snprintf(why, sizeof(why), "refused by a plugin: %s", ss->pctx.reject_reason);
+            wr_mux_close(ss->m, why);
+        }
+    } else if (wr_plugins_has(wr_srv.plugins, WR_PHASE_SESSION_CLOSE)) {
+        ss->p_open = 1;
+    }
 }
 
 static void wr_srv_tls_drain(evutil_socket_t fd, short what, void *arg)
@@ -1060,6 +1404,7 @@ static void wr_srv_session_start(wr_worker_t *w, int fd, struct evbuffer *prerea
     } else {
         snprintf(ss->peer, sizeof(ss->peer), "?");
     }
+    wr_peer_ip(ss->peer, ss->ip, sizeof(ss->ip));
     wr_sock_tune(fd, 128 * 1024);
     ss->timer = event_new(wr_worker_base(w), -1, 0, wr_srv_timeout, ss);
     tv.tv_sec = wr_srv.conf->handshake_ms / 1000;
@@ -1134,7 +1479,7 @@ static void wr_srv_worker_stop(wr_worker_t *w, void *arg)
 }
 
 typedef struct {
-    struct event *listener, *sigint, *sigterm, *tick, *sighup;
+    struct event *listener, *sigint, *sigterm, *tick, *sighup, *sigusr1;
     int lfd;
     uint64_t drain_until_ms;
     uint64_t now_ms;
@@ -1182,7 +1527,21 @@ static void wr_srv_on_signal(evutil_socket_t sig, short what, void *arg)
 static void wr_srv_on_sighup(evutil_socket_t sig, short what, void *arg)
 {
     if (wr_log_reopen() != 0)
-        wr_log_warn("SIGHUP: cannot reopen the log: %s", strerror(errno));
+        wr_log_warn("signal %d: cannot reopen the log: %s", (int)sig, strerror(errno));
+    wr_plugins_reopen(); /* plugins with files of their own reopen them */
+}
+
+static void wr_srv_worker_plugins(wr_worker_t *w, void *arg)
+{
+    if (wr_plugins_worker_init(wr_srv.plugins, wr_worker_base(w), wr_worker_id(w),
+                               wr_workers_count(wr_srv.ws)) != 0)
+        wr_log_error("worker %d: a plugin failed to start; its hooks may misbehave",
+                     wr_worker_id(w));
+}
+
+static void wr_srv_worker_plugins_exit(wr_worker_t *w, void *arg)
+{
+    wr_plugins_worker_exit(wr_srv.plugins, wr_worker_id(w));
 }
 
 int wr_server_run(const wr_server_conf_t *c)
@@ -1220,6 +1579,15 @@ int wr_server_run(const wr_server_conf_t *c)
             return 1;
         }
     }
+    {
+        wr_conf_err_t err;
+        memset(&err, 0, sizeof(err));
+        wr_srv.plugins = wr_plugins_load(c->plugins, WR_SIDE_SERVER, &err);
+        if (wr_srv.plugins == NULL) {
+            wr_log_error("%s", err.msg[0] ? err.msg : "cannot load plugins: out of memory");
+            goto out;
+        }
+    }
     wr_srv.ws = wr_workers_new((int)c->rt.workers);
     if (wr_srv.ws == NULL)
         goto out;
@@ -1227,7 +1595,9 @@ int wr_server_run(const wr_server_conf_t *c)
     if (wr_srv.base == NULL)
         goto out;
     for (int i = 0; i < wr_workers_count(wr_srv.ws); i++) {
-        /* Run in reverse: public HTTP connections go before the sessions. */
+        /* Run in reverse: public HTTP connections go before the sessions,
+         * and both before the plugins' exit_worker. */
+        wr_worker_at_stop(wr_workers_get(wr_srv.ws, i), wr_srv_worker_plugins_exit, NULL);
         wr_worker_at_stop(wr_workers_get(wr_srv.ws, i), wr_srv_worker_stop, NULL);
         wr_worker_at_stop(wr_workers_get(wr_srv.ws, i), wr_ingress_worker_stop, NULL);
     }
@@ -1240,6 +1610,9 @@ int wr_server_run(const wr_server_conf_t *c)
     sm->sigint = evsignal_new(wr_srv.base, SIGINT, wr_srv_on_signal, NULL);
     sm->sigterm = evsignal_new(wr_srv.base, SIGTERM, wr_srv_on_signal, NULL);
     sm->sighup = evsignal_new(wr_srv.base, SIGHUP, wr_srv_on_sighup, NULL);
+    sm->sigusr1 = evsignal_new(wr_srv.base, SIGUSR1, wr_srv_on_sighup, NULL);
+    if (sm->sigusr1 == NULL || event_add(sm->sigusr1, NULL) != 0)
+        goto out;
     if (sm->listener == NULL || sm->sigint == NULL || sm->sigterm == NULL || sm->sighup == NULL ||
         event_add(sm->listener, NULL) != 0 || event_add(sm->sigint, NULL) != 0 ||
         event_add(sm->sigterm, NULL) != 0 || event_add(sm->sighup, NULL) != 0)
@@ -1254,6 +1627,9 @@ int wr_server_run(const wr_server_conf_t *c)
     }
     if (wr_workers_start(wr_srv.ws) != 0)
         goto out;
+    /* Queued before any connection can be handed to a worker. */
+    for (int i = 0; i < wr_workers_count(wr_srv.ws); i++)
+        wr_worker_call(wr_workers_get(wr_srv.ws, i), wr_srv_worker_plugins, NULL);
     wr_log_info("warren server listening on %s (%s), tcp ports %u-%u on %s, %d workers",
                 wr_addr_format(&addr, buf, sizeof(buf)),
                 wr_srv.tls ? (c->tls_ca ? "TLS 1.3, client certificates required" : "TLS 1.3")
@@ -1278,6 +1654,8 @@ out:
         event_free(sm->sigterm);
     if (sm->sighup)
         event_free(sm->sighup);
+    if (sm->sigusr1)
+        event_free(sm->sigusr1);
     if (sm->tick)
         event_free(sm->tick);
     if (sm->lfd != -1)
@@ -1287,5 +1665,7 @@ out:
     if (wr_srv.base)
         event_base_free(wr_srv.base);
     wr_tls_free(wr_srv.tls);
+    wr_plugins_free(wr_srv.plugins);
+    wr_srv.plugins = NULL;
     return rc;
 }

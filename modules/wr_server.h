@@ -33,6 +33,7 @@ typedef struct {
     uint32_t heartbeat_ms;  /* told to clients */
     uint32_t drain_ms;      /* SIGTERM: how long open streams may finish */
     wr_ingress_conf_t http; /* the http: map: HTTP ingress */
+    const wr_conf_node_t *plugins; /* the plugins: list, loaded by wr_server_run */
     wr_cfg_t rt;            /* workers, log, mux */
     wr_argv_t args;         /* the command line with WARREN_* options */
 } wr_server_conf_t;
@@ -63,5 +64,20 @@ void wr_token_hash(const char *token, size_t len, uint8_t out[32]);
  * gone or closing. */
 wr_mux_stream_t *wr_server_open_stream(uint64_t sid, int tunnel, const char *peer, char *why,
                                        size_t whylen);
+
+/* What the HTTP ingress tells plugins about a tunnel, on the worker that
+ * owns session sid: its name, the session's token id (set by an auth
+ * plugin; "" if none) and the session's plugin slots. -1 when gone. The
+ * pointers are valid until the worker runs something else. */
+typedef struct {
+    const char *name;
+    const char *token_id;
+    struct wr_pslots_s *slots;
+} wr_server_tinfo_t;
+
+int wr_server_tunnel_info(uint64_t sid, int tunnel, wr_server_tinfo_t *out);
+
+/* The plugins the server loaded (NULL: none), for the ingress. */
+const struct wr_plugins *wr_server_plugins(void);
 
 #endif
