@@ -24,6 +24,7 @@
 #include "wr_mux.h"
 #include "wr_net.h"
 #include "wr_pipe.h"
+#include "wr_plugin.h"
 #include "wr_tls.h"
 
 /* --- configuration ----------------------------------------------------- */
@@ -188,6 +189,7 @@ static const wr_conf_field_t wr_cli_fields[] = {
      .kind = WR_CONF_MAP,
      .offset = offsetof(wr_client_conf_t, http),
      .children = wr_cli_http_fields},
+    {.key = "plugins", .kind = WR_CONF_RAW_SEQ, .offset = offsetof(wr_client_conf_t, plugins)},
     {.key = "tunnels",
      .kind = WR_CONF_CUSTOM,
      .offset = offsetof(wr_client_conf_t, tunnels),
@@ -440,6 +442,7 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **
 typedef struct {
     wr_client_conf_t *conf;
     struct event_base *base;
+    wr_plugins_t *plugins;
     wr_tls_t *tls;
     wr_addr_t server_addr;
     char server_host[256];
@@ -901,8 +904,21 @@ int wr_client_run(wr_client_conf_t *c)
         arc4random_buf(wr_cli.instance, 16);
     if (urandom != -1)
         close(urandom);
+    {
+        wr_conf_err_t err;
+        memset(&err, 0, sizeof(err));
+        wr_cli.plugins = wr_plugins_load(c->plugins, WR_SIDE_CLIENT, &err);
+        if (wr_cli.plugins == NULL) {
+            wr_log_error("%s", err.msg[0] ? err.msg : "cannot load plugins: out of memory");
+            wr_tls_free(wr_cli.tls);
+            return 1;
+        }
+    }
     wr_cli.base = event_base_new();
     wr_cli.ctlbuf = evbuffer_new();
+    /* The client has one thread: it is the plugins' worker 0 of 1. */
+    if (wr_cli.base != NULL && wr_plugins_worker_init(wr_cli.plugins, wr_cli.base, 0, 1) != 0)
+        wr_cli.exit_code = 1;
     wr_cli.retry = event_new(wr_cli.base, -1, 0, wr_cli_connect, NULL);
     wr_cli.heartbeat = event_new(wr_cli.base, -1, EV_PERSIST, wr_cli_heartbeat, NULL);
     wr_cli.sigint = evsignal_new(wr_cli.base, SIGINT, wr_cli_on_signal, NULL);
@@ -913,6 +929,8 @@ int wr_client_run(wr_client_conf_t *c)
             (wr_cli.proxies[i] =
                  wr_proxy_new(wr_cli.base, t->name, t->local, t->host_header, &c->http)) == NULL)
             wr_cli.exit_code = 1;
+        if (wr_cli.proxies[i] != NULL)
+            wr_proxy_set_plugins(wr_cli.proxies[i], wr_cli.plugins);
     }
     if (wr_cli.base && wr_cli.ctlbuf && wr_cli.retry && wr_cli.heartbeat && wr_cli.sigint &&
         wr_cli.sigterm && wr_cli.exit_code == 0 && event_add(wr_cli.sigint, NULL) == 0 &&
@@ -928,6 +946,7 @@ int wr_client_run(wr_client_conf_t *c)
     wr_cli_session_end(NULL);
     for (size_t i = 0; i < c->ntunnels; i++)
         wr_proxy_free(wr_cli.proxies[i]);
+    wr_plugins_worker_exit(wr_cli.plugins, 0);
     if (wr_cli.retry)
         event_free(wr_cli.retry);
     if (wr_cli.heartbeat)
@@ -941,5 +960,7 @@ int wr_client_run(wr_client_conf_t *c)
     if (wr_cli.base)
         event_base_free(wr_cli.base);
     wr_tls_free(wr_cli.tls);
+    wr_plugins_free(wr_cli.plugins);
+    wr_cli.plugins = NULL;
     return wr_cli.exit_code;
 }

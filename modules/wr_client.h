@@ -43,7 +43,8 @@ typedef struct {
     uint64_t heartbeat_ms;
     wr_client_tunnel_conf_t tunnels[WR_CTL_MAX_TUNNELS];
     size_t ntunnels;
-    wr_proxy_conf_t http; /* the http: map: connections to HTTP services */
+    wr_proxy_conf_t http;          /* the http: map: connections to HTTP services */
+    const wr_conf_node_t *plugins; /* the plugins: list, loaded by wr_client_run */
     wr_cfg_t rt;
     char token_buf[WR_CTL_TOKEN_MAX + 1];
     wr_argv_t args; /* the command line with WARREN_* options */

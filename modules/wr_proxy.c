@@ -25,6 +25,7 @@
 #include "wr_log.h"
 #include "wr_net.h"
 #include "wr_pipe.h"
+#include "wr_plugin.h"
 
 #define WR_PX_OUT_HIGH (256 * 1024) /* bytes queued to the service before we stop */
 #define WR_PX_READ_MAX (256 * 1024)
@@ -58,6 +59,16 @@ struct wr_preq {
     int local_paused; /* not reading the service: the stream is full */
     unsigned status;
     struct timespec t0;
+    /* plugins */
+    int in_req; /* the head was read: the log phase will run */
+    wr_ctx_t pctx;
+    wr_pslots_t slots;
+    wr_hdrs_t *hreq, *hresp;
+    uint64_t t0_us, wall0_us, ttfb_us, bytes_in, bytes_out;
+    const char *method_name;
+    char *path;
+    char host[256];
+    char error[160];
 };
 
 struct wr_proxy {
@@ -70,7 +81,112 @@ struct wr_proxy {
     int64_t nidle;
     wr_preq_t *reqs;
     wr_proxy_stats_t stats;
+    const wr_plugins_t *ps; /* NULL: no plugins */
 };
+
+void wr_proxy_set_plugins(wr_proxy_t *p, const wr_plugins_t *ps)
+{
+    p->ps = wr_plugins_count(ps) > 0 ? ps : NULL;
+}
+
+/* --- plugins (client side) ---------------------------------------------- */
+
+static const char *wr_preq_str(void *host, int key, int i)
+{
+    wr_preq_t *r = host;
+
+    switch (key) {
+    case WR_KEY_PEER:
+        return r->peer;
+    case WR_KEY_TUNNEL:
+        return r->p->tunnel;
+    case WR_KEY_TUNNEL_TYPE:
+        return "http";
+    case WR_KEY_HOST:
+    case WR_KEY_HOSTNAME:
+        return r->host[0] ? r->host : NULL;
+    case WR_KEY_METHOD:
+        return r->method_name;
+    case WR_KEY_PATH:
+        return r->path;
+    case WR_KEY_ERROR:
+        return r->error[0] ? r->error : NULL;
+    default:
+        return NULL;
+    }
+}
+
+static int64_t wr_preq_num(void *host, int key, int i)
+{
+    wr_preq_t *r = host;
+
+    switch (key) {
+    case WR_KEY_STATUS:
+        return r->status;
+    case WR_KEY_BYTES_IN:
+        return (int64_t)r->bytes_in;
+    case WR_KEY_BYTES_OUT:
+        return (int64_t)r->bytes_out;
+    case WR_KEY_START_TIME_US:
+        return (int64_t)r->wall0_us;
+    case WR_KEY_DURATION_US:
+        return (int64_t)(wr_papi_now_us() - r->t0_us);
+    case WR_KEY_TTFB_US:
+        return r->ttfb_us ? (int64_t)r->ttfb_us : -1;
+    default:
+        return -1;
+    }
+}
+
+static const wr_phost_ops_t wr_preq_ops = {wr_preq_str, wr_preq_num, NULL};
+
+static void wr_preq_ctx(wr_preq_t *r)
+{
+    wr_ctx_init(&r->pctx, r->p->ps, &wr_preq_ops, r, 0);
+    r->pctx.stream = &r->slots;
+    r->pctx.hdrs[WR_REQUEST] = r->hreq;
+    r->pctx.hdrs[WR_RESPONSE] = r->hresp;
+    if (r->s != NULL)
+        r->pctx.stream_id = wr_mux_stream_id(r->s);
+}
+
+/* A phase that may not suspend here: WR_AGAIN counts as an error. */
+static int wr_preq_run(wr_preq_t *r, int phase)
+{
+    int v;
+
+    wr_preq_ctx(r);
+    v = wr_plugins_run(&r->pctx, phase, NULL);
+    if (v == WR_AGAIN) {
+        wr_plugins_cancel(&r->pctx);
+        r->pctx.reject_status = 500;
+        snprintf(r->pctx.reject_reason, sizeof(r->pctx.reject_reason), "plugin error");
+        v = WR_REJECT;
+    }
+    return v;
+}
+
+/* Answer the public client from here, on the stream (a plugin refused). */
+static void wr_preq_answer(wr_preq_t *r, int status, const char *reason)
+{
+    const wr_http_header_t *extra = NULL;
+    size_t nextra = 0;
+
+    if (status < 300 || status > 599)
+        status = 403;
+    if (r->hresp != NULL && wr_hdrs_changed(r->hresp))
+        extra = wr_hdrs_fields(r->hresp, &nextra);
+    evbuffer_drain(r->head, evbuffer_get_length(r->head));
+    r->status = (unsigned)status;
+    snprintf(r->error, sizeof(r->error), "%s", reason);
+    if (wr_http_error_page_ex(r->head, (unsigned)status, reason, 1, extra, nextra) == 0 &&
+        r->s != NULL)
+        wr_mux_stream_write_buffer(r->s, r->head);
+    if (r->s != NULL) {
+        wr_mux_stream_close(r->s); /* FIN after the page */
+        r->s = NULL;
+    }
+}
 
 void wr_proxy_conf_default(wr_proxy_conf_t *c)
 {
@@ -180,6 +296,16 @@ static void wr_preq_free(wr_preq_t *r)
 {
     wr_proxy_t *p = r->p;
 
+    if (r->in_req) {
+        r->in_req = 0;
+        wr_preq_ctx(r);
+        wr_plugins_notify(&r->pctx, WR_PHASE_LOG);
+        wr_plugins_notify(&r->pctx, WR_PHASE_STREAM_CLOSE);
+        wr_pslots_end(&r->slots);
+    }
+    wr_hdrs_free(r->hreq);
+    wr_hdrs_free(r->hresp);
+    free(r->path);
     if (r->prev)
         r->prev->next = r->next;
     else
@@ -213,6 +339,12 @@ static void wr_preq_fail(wr_preq_t *r, uint32_t reason, const char *why)
     else
         wr_log_info("tunnel %s: %s from %s: no response: %s", r->p->tunnel, r->line, r->peer, why);
     r->p->stats.failures++;
+    if (r->error[0] == '\0')
+        snprintf(r->error, sizeof(r->error), "%s", why);
+    if (!r->resp_bytes && reason == WR_RST_CONNECT)
+        r->status = 502;
+    else if (!r->resp_bytes && reason == WR_RST_TIMEOUT)
+        r->status = 504;
     if (r->s) {
         wr_mux_stream_reset(r->s, reason);
         wr_mux_stream_close(r->s);
@@ -289,6 +421,7 @@ static int wr_preq_response(wr_preq_t *r)
         }
         if (!r->resp_head) {
             const wr_http_head_t *h;
+            wr_http_head_t edited;
             rc = wr_http_read_head(r->resp, in);
             if (rc == WR_HTTP_NEED)
                 return 0;
@@ -300,7 +433,24 @@ static int wr_preq_response(wr_preq_t *r)
             }
             h = wr_http_parser_head(r->resp);
             r->status = h->status;
+            if (r->ttfb_us == 0)
+                r->ttfb_us = wr_papi_now_us() - r->t0_us;
             evbuffer_drain(tmp, evbuffer_get_length(tmp));
+            if (h->status >= 200 && h->status != 101 && r->in_req &&
+                wr_plugins_has(r->p->ps, WR_PHASE_RESPONSE_HEADERS)) {
+                wr_hdrs_free(r->hresp);
+                r->hresp = wr_hdrs_new(h);
+                if (wr_preq_run(r, WR_PHASE_RESPONSE_HEADERS) == WR_REJECT) {
+                    wr_preq_answer(r, r->pctx.reject_status, r->pctx.reject_reason);
+                    wr_preq_free(r); /* the connection to the service is dropped */
+                    return -1;
+                }
+                if (wr_hdrs_changed(r->hresp)) {
+                    edited = *h;
+                    edited.headers = (wr_http_header_t *)wr_hdrs_fields(r->hresp, &edited.nheaders);
+                    h = &edited;
+                }
+            }
             r->retryable = 0;
             if (h->status == 101 && r->upgrade) {
                 wr_http_write_response(tmp, h, 1, 1);
@@ -326,6 +476,7 @@ static int wr_preq_response(wr_preq_t *r)
             return -1;
         }
         if (n > 0) {
+            r->bytes_out += n;
             evbuffer_remove_buffer(in, tmp, n);
             if (wr_mux_stream_write_buffer(r->s, tmp) != 0) {
                 wr_preq_fail(r, WR_RST_CANCEL, "stream gone");
@@ -421,8 +572,10 @@ static void wr_preq_forward(wr_preq_t *r)
             wr_preq_fail(r, WR_RST_CANCEL, "invalid request body");
             return;
         }
-        if (n > 0)
+        if (n > 0) {
+            r->bytes_in += n;
             evbuffer_remove_buffer(r->in, out, n);
+        }
         if (rc == WR_HTTP_DONE) {
             r->req_done = 1;
             return;
@@ -493,6 +646,7 @@ static void wr_preq_stream_read(wr_mux_stream_t *s, void *arg)
 {
     wr_preq_t *r = arg;
     const wr_http_head_t *h;
+    wr_http_head_t edited;
     wr_http_fwd_t fw;
     int rc;
 
@@ -519,6 +673,27 @@ static void wr_preq_stream_read(wr_mux_stream_t *s, void *arg)
     h = wr_http_parser_head(r->req);
     snprintf(r->line, sizeof(r->line), "%s %.*s", h->method_name,
              (int)(h->url_len > 80 ? 80 : h->url_len), h->url);
+    if (r->p->ps != NULL) {
+        r->in_req = 1;
+        r->method_name = h->method_name;
+        r->path = strndup(h->url, h->url_len);
+        if (wr_http_host(h, r->host, sizeof(r->host)) != 0)
+            r->host[0] = '\0';
+        r->hreq = wr_hdrs_new(h);
+        r->hresp = wr_hdrs_new(NULL);
+        if (wr_plugins_has(r->p->ps, WR_PHASE_REQUEST_HEADERS)) {
+            if (wr_preq_run(r, WR_PHASE_REQUEST_HEADERS) == WR_REJECT) {
+                wr_preq_answer(r, r->pctx.reject_status, r->pctx.reject_reason);
+                wr_preq_free(r);
+                return;
+            }
+            if (wr_hdrs_changed(r->hreq)) {
+                edited = *h;
+                edited.headers = (wr_http_header_t *)wr_hdrs_fields(r->hreq, &edited.nheaders);
+                h = &edited;
+            }
+        }
+    }
     memset(&fw, 0, sizeof(fw));
     fw.host_override = r->p->host_header;
     fw.keep_upgrade = h->upgrade;
@@ -571,6 +746,8 @@ void wr_proxy_serve(wr_proxy_t *p, wr_mux_stream_t *s, struct evbuffer *pre, con
         r->next->prev = r;
     p->reqs = r;
     clock_gettime(CLOCK_MONOTONIC, &r->t0);
+    r->t0_us = wr_papi_now_us();
+    r->wall0_us = wr_papi_time_us();
     snprintf(r->peer, sizeof(r->peer), "%s", peer);
     r->req = wr_http_parser_new(0, p->conf.max_header);
     r->resp = wr_http_parser_new(1, p->conf.max_header);

@@ -50,6 +50,11 @@ typedef struct wr_proxy wr_proxy_t;
 wr_proxy_t *wr_proxy_new(struct event_base *base, const char *tunnel, const char *local,
                          const char *host_header, const wr_proxy_conf_t *conf);
 
+/* Run the client's plugins (request_headers, response_headers, log,
+ * stream_close) on this proxy's requests; ps NULL or empty: none. */
+struct wr_plugins;
+void wr_proxy_set_plugins(wr_proxy_t *p, const struct wr_plugins *ps);
+
 /* Close every connection and request, and free. */
 void wr_proxy_free(wr_proxy_t *p);
 
