@@ -59,7 +59,8 @@
  *   WR_AGAIN     suspended: the phase resumes when the plugin calls
  *                wr_resume(ctx, verdict) later, on the same worker (from a
  *                timer, say); until then the ctx stays valid. Allowed in
- *                session_auth, stream_open and request_headers;
+ *                session_auth and request_headers on the server; in
+ *                other phases it counts as WR_ERROR;
  *   WR_ERROR     the hook failed: the instance's `on_error` decides
  *                (reject, the default: as WR_REJECT with 500 "plugin error";
  *                continue: as WR_OK).
@@ -309,15 +310,14 @@ extern WR_PLUGIN_HIDDEN const wr_api_t *wr_api;
     {                                                                                              \
         wr_api = api;                                                                              \
     }                                                                                              \
-    WR_PLUGIN_EXPORT const wr_plugin_t wr_plugin = {                                               \
-        .magic = WR_PLUGIN_MAGIC,                                                                  \
-        .abi_major = WR_ABI_MAJOR,                                                                 \
-        .abi_minor = WR_ABI_MINOR,                                                                 \
-        .size = sizeof(wr_plugin_t),                                                               \
-        .name = #name_,                                                                            \
-        .version = version_,                                                                       \
-        .bind = wr_plugin_bind_,                                                                   \
-        __VA_ARGS__}
+    WR_PLUGIN_EXPORT const wr_plugin_t wr_plugin = {.magic = WR_PLUGIN_MAGIC,                      \
+                                                    .abi_major = WR_ABI_MAJOR,                     \
+                                                    .abi_minor = WR_ABI_MINOR,                     \
+                                                    .size = sizeof(wr_plugin_t),                   \
+                                                    .name = #name_,                                \
+                                                    .version = version_,                           \
+                                                    .bind = wr_plugin_bind_,                       \
+                                                    __VA_ARGS__}
 
 static inline WR_PRINTF(3, 4) void wr_log(wr_ctx_t *ctx, int level, const char *fmt, ...)
 {
@@ -348,7 +348,8 @@ static inline int64_t wr_num(wr_ctx_t *ctx, int key, int i)
     return wr_api->num(ctx, key, i);
 }
 
-/* Set a string: only WR_KEY_TOKEN_ID, in session_auth. WR_OK or WR_EINVAL. */
+/* Set a string: only WR_KEY_TOKEN_ID (at most 63 bytes), in session_auth.
+ * WR_OK or WR_EINVAL. */
 static inline int wr_set_str(wr_ctx_t *ctx, int key, const char *value)
 {
     return wr_api->set_str(ctx, key, value);
@@ -423,8 +424,8 @@ static inline int wr_data_set(wr_ctx_t *ctx, int scope, void *data, void (*clean
 /* Call cb(ctx', arg) once, ms milliseconds from now, on this worker (in
  * init_worker, or any hook). ctx' is a WR_PHASE_TIMER ctx for the same
  * instance and worker. Delete a timer you no longer want, at the latest in
- * exit_worker or the cleanup of the data that arg points to. NULL on
- * failure. */
+ * exit_worker or the cleanup of the data that arg points to; a timer that
+ * has fired is gone and must not be deleted. NULL on failure. */
 static inline wr_timer_t *wr_timer_add(wr_ctx_t *ctx, uint64_t ms, wr_timer_cb_t cb, void *arg)
 {
     return wr_api->timer_add(ctx, ms, cb, arg);
@@ -491,8 +492,7 @@ static inline int wr_config_bool(const wr_config_t *node, int *out)
 }
 
 /* "64k", "1m": bytes. */
-static inline int wr_config_size(const wr_config_t *node, uint64_t min, uint64_t max,
-                                 uint64_t *out)
+static inline int wr_config_size(const wr_config_t *node, uint64_t min, uint64_t max, uint64_t *out)
 {
     return wr_api->config_size(node, min, max, out);
 }
