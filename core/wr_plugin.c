@@ -224,7 +224,10 @@ static int wr_plugins_instance(wr_plugins_t *ps, const wr_conf_node_t *item, wr_
     } else {
         if (wr_conf_node_string(path, &s, err) != 0)
             return -1;
-        if (snprintf(in->path, sizeof(in->path), "%s", s) >= (int)sizeof(in->path))
+        /* A bare name would send dlopen() searching the library path,
+         * away from the file checked here. */
+        if (snprintf(in->path, sizeof(in->path), "%s%s", strchr(s, '/') ? "" : "./", s) >=
+            (int)sizeof(in->path))
             return wr_conf_node_error(err, path, "path too long");
     }
     in->on_error = WR_ON_ERROR_REJECT;
@@ -475,8 +478,13 @@ static int wr_plugins_step(wr_ctx_t *ctx)
         ctx->inst = k;
         ctx->in_hook = 1;
         ctx->resumed_verdict = -100;
+        /* Each hook's verdict carries its own status and reason. */
+        ctx->reject_status = 0;
+        ctx->reject_reason[0] = '\0';
         v = wr_hook_of(&ps->inst[k].desc, phase)(ctx);
         ctx->in_hook = 0;
+        if (v == WR_AGAIN && ctx->done == NULL && ctx->resumed_verdict == -100)
+            v = WR_ERROR; /* this phase cannot wait */
         if (v == WR_AGAIN) {
             if (ctx->resumed_verdict != -100) {
                 v = ctx->resumed_verdict; /* resumed before returning */

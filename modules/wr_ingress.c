@@ -237,6 +237,10 @@ static void wr_hc_free(wr_hconn_t *hc)
     if (hc->in_req && hc->error[0] == '\0')
         snprintf(hc->error, sizeof(hc->error), "connection closed");
     wr_hc_log(hc);
+    wr_hdrs_free(hc->hreq); /* a request moved to another worker was not logged here */
+    wr_hdrs_free(hc->hresp);
+    hc->hreq = hc->hresp = NULL;
+    wr_pslots_end(&hc->slots);
     wr_hc_drop_stream(hc, 1, WR_RST_CANCEL);
     if (hc->prev)
         hc->prev->next = hc->next;
@@ -844,8 +848,7 @@ static void wr_hc_response(wr_hconn_t *hc)
                 wr_hdrs_free(hc->hresp);
                 hc->hresp = wr_hdrs_new(h);
                 wr_hc_ctx(hc);
-                if (wr_plugins_run(&hc->pctx, WR_PHASE_RESPONSE_HEADERS, NULL) != WR_OK &&
-                    hc->pctx.reject_status != 0) {
+                if (wr_plugins_run(&hc->pctx, WR_PHASE_RESPONSE_HEADERS, NULL) == WR_REJECT) {
                     int st = hc->pctx.reject_status;
                     wr_plugins_cancel(&hc->pctx);
                     wr_hdrs_free(hc->hresp);
