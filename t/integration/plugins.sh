@@ -147,25 +147,35 @@ grep -qi '"authorization"' "$TMPD/ok.json" && fail "the credentials reached the 
 [ "$(code "$H/" -H "Host: api.example.test")" = 403 ] || fail "api from 127.0.0.1 not 403"
 note "auth: 401 -> 200 with basic auth, Authorization removed, deny list 403"
 
-# --- ratelimit: burst of 20 then 429 with Retry-After, then recovery
+# --- ratelimit: a burst of 20 passes, then 429 with Retry-After, then the
+# bucket refills (2 per second). A loaded machine may refill a token or two
+# during the burst, so the count is bounded, not exact.
 n200=0
-n429=0
 i=0
-while [ $i -lt 30 ]; do
-    c=$(code "$H/" -H "Host: rl.example.test")
-    [ "$c" = 200 ] && n200=$((n200 + 1))
-    [ "$c" = 429 ] && n429=$((n429 + 1))
+ra=
+while [ $i -lt 40 ]; do
+    curl -s -D "$TMPD/rl.h" -o /dev/null --max-time 5 -H "Host: rl.example.test" "$H/"
+    c=$(tr -d '\r' <"$TMPD/rl.h" | sed -n 's/^HTTP\/1.1 \([0-9]*\).*/\1/p')
+    if [ "$c" = 429 ]; then
+        ra=$(tr -d '\r' <"$TMPD/rl.h" | sed -n 's/^Retry-After: //Ip')
+        break
+    fi
+    [ "$c" = 200 ] || fail "ratelimit: request $i got '$c'"
+    n200=$((n200 + 1))
     i=$((i + 1))
 done
-[ $n200 -ge 20 ] && [ $n200 -le 25 ] || fail "ratelimit: $n200 x 200 of 30 (burst 20, rate 2/s)"
-[ $n429 -ge 5 ] || fail "ratelimit: only $n429 x 429"
-curl -s -D "$TMPD/429.h" -o /dev/null --max-time 5 -H "Host: rl.example.test" "$H/"
-tr -d '\r' <"$TMPD/429.h" | grep -q '^HTTP/1.1 429' || fail "ratelimit: no 429 at once: $(head -1 "$TMPD/429.h")"
-ra=$(tr -d '\r' <"$TMPD/429.h" | sed -n 's/^Retry-After: //Ip')
+[ "$c" = 429 ] || fail "ratelimit: no 429 after $n200 requests"
+[ $n200 -ge 20 ] || fail "ratelimit: 429 after only $n200 requests (burst 20)"
 [ "$ra" = 1 ] || fail "ratelimit: Retry-After is '$ra', expected 1"
+n429=0
+for i in 1 2 3 4 5; do
+    [ "$(code "$H/" -H "Host: rl.example.test")" = 429 ] && n429=$((n429 + 1))
+done
+[ $n429 -ge 3 ] || fail "ratelimit: only $n429 of 5 requests right after the burst got 429"
+n429=$((n429 + 1))
 sleep 1.2
 [ "$(code "$H/" -H "Host: rl.example.test")" = 200 ] || fail "ratelimit: no recovery after the refill"
-note "ratelimit: $n200 x 200 then $n429 x 429, Retry-After $ra, recovered"
+note "ratelimit: $n200 x 200, then 429 with Retry-After $ra, recovered after 1.2 s"
 
 # --- circuit breaker: 3 failures open it, then 503 at once, then a probe
 for i in 1 2 3; do
@@ -200,7 +210,7 @@ for d in lines:
     by.setdefault((d.get("host"), d.get("status")), []).append(d)
 def n(host, status):
     return len(by.get((host, status), []))
-assert n("rl.example.test", 429) >= 5, by.keys()
+assert n("rl.example.test", 429) >= 4, by.keys()
 assert n("app.example.test", 401) == 2, n("app.example.test", 401)
 assert n("app.example.test", 200) == 1
 assert n("api.example.test", 403) == 1
