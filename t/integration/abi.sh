@@ -82,8 +82,9 @@ spawn "$TMPD/client2.log" "$WARREN" client --server "127.0.0.1:$cport" --token a
 wait_log "$TMPD/client2.log" "^tunnel " 10 || fail "client 2: $(tail -3 "$TMPD/client2.log")"
 
 # request_headers + response_headers: headers both ways.
-curl -s -D "$TMPD/h" -o "$TMPD/body" --max-time 5 -H "Host: app.example.test" \
-    "http://127.0.0.1:$hport/headers" || fail "curl"
+curl -s -D "$TMPD/h" -o "$TMPD/body" --max-time 10 --retry 2 --retry-all-errors \
+    -H "Host: app.example.test" "http://127.0.0.1:$hport/headers" ||
+    fail "curl: $(tail -5 "$TMPD/server.log")"
 tr -d '\r' <"$TMPD/h" | grep -qx "X-Third-Party: hello-abi" || fail "no response header: $(cat "$TMPD/h")"
 tr -d '\r' <"$TMPD/h" | grep -qx "X-Hello-Sessions: 2" || fail "sessions counted: $(cat "$TMPD/h")"
 grep -qi '"x-hello-request", *"1"' "$TMPD/body" || fail "request header not added: $(head -c 400 "$TMPD/body")"
