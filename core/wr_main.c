@@ -58,7 +58,7 @@ static int wr_main_check(const char *path)
             wr_client_conf_default(c);
             rc = wr_client_conf_apply(wr_conf_root(conf), c, &err);
             if (rc == 0) {
-                wr_plugins_t *ps = wr_plugins_load(c->plugins, WR_SIDE_CLIENT, &err);
+                wr_plugins_t *ps = wr_plugins_load(c->plugins, WR_SIDE_CLIENT, 1, &err);
                 rc = ps != NULL ? 0 : -1;
                 wr_plugins_free(ps);
             }
@@ -71,7 +71,8 @@ static int wr_main_check(const char *path)
             rc = wr_server_conf_apply(wr_conf_root(conf), s, &err);
             if (rc == 0) {
                 /* Load the plugins too: their files, ABI and config. */
-                wr_plugins_t *ps = wr_plugins_load(s->plugins, WR_SIDE_SERVER, &err);
+                int n = s->rt.workers > 0 ? (int)s->rt.workers : wr_workers_default_count();
+                wr_plugins_t *ps = wr_plugins_load(s->plugins, WR_SIDE_SERVER, n, &err);
                 rc = ps != NULL ? 0 : -1;
                 wr_plugins_free(ps);
             }

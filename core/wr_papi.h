@@ -36,6 +36,17 @@ int wr_papi_config_duration_ms(const wr_config_t *node, uint64_t min, uint64_t m
 int wr_papi_config_keys(const wr_config_t *map, const char *const *known);
 int wr_papi_config_errorv(const wr_config_t *node, const char *fmt, va_list ap);
 
+/* The API table's entries that are the same in warren and in the unit
+ * tests' fake table, as designated initialisers. */
+#define WR_PAPI_TABLE_COMMON                                                                       \
+    .config_get = wr_papi_config_get, .config_kind = wr_papi_config_kind,                          \
+    .config_len = wr_papi_config_len, .config_key_at = wr_papi_config_key_at,                      \
+    .config_at = wr_papi_config_at, .config_str = wr_papi_config_str,                              \
+    .config_int = wr_papi_config_int, .config_bool = wr_papi_config_bool,                          \
+    .config_size = wr_papi_config_size, .config_duration_ms = wr_papi_config_duration_ms,          \
+    .config_keys = wr_papi_config_keys, .config_errorv = wr_papi_config_errorv,                    \
+    .sha256 = wr_papi_sha256, .equal_ct = wr_papi_equal_ct
+
 uint64_t wr_papi_now_us(void);
 uint64_t wr_papi_time_us(void);
 void wr_papi_sha256(const void *data, size_t len, unsigned char out[32]);

@@ -35,6 +35,7 @@ typedef struct {
     void *data[WR_PLUGINS_MAX];
     void (*cleanup[WR_PLUGINS_MAX])(void *);
     struct event_base *base;
+    size_t ninit; /* instances whose init_worker ran (exit_worker is due) */
 } wr_pworker_t;
 
 struct wr_plugins {
@@ -291,7 +292,7 @@ static void wr_plugins_index(wr_plugins_t *ps)
     }
 }
 
-wr_plugins_t *wr_plugins_load(const wr_conf_node_t *seq, int side, wr_conf_err_t *err)
+wr_plugins_t *wr_plugins_load(const wr_conf_node_t *seq, int side, int nworkers, wr_conf_err_t *err)
 {
     wr_plugins_t *ps = calloc(1, sizeof(*ps));
     size_t i;
@@ -299,6 +300,7 @@ wr_plugins_t *wr_plugins_load(const wr_conf_node_t *seq, int side, wr_conf_err_t
     if (ps == NULL)
         return NULL;
     ps->side = side;
+    ps->nworkers = nworkers;
     ps->workers = calloc(WR_WORKERS_MAX, sizeof(*ps->workers));
     ps->empty = wr_conf_load_string("<empty>", "{}", 2, err);
     if (ps->workers == NULL || ps->empty == NULL)
@@ -374,8 +376,7 @@ int wr_plugins_has(const wr_plugins_t *ps, int phase)
     return ps != NULL && phase >= 0 && phase <= WR_PHASE_TIMER && ps->norder[phase] > 0;
 }
 
-int wr_plugins_worker_init(const wr_plugins_t *ps, struct event_base *base, int worker,
-                           int nworkers)
+int wr_plugins_worker_init(const wr_plugins_t *ps, struct event_base *base, int worker)
 {
     wr_pworker_t *pw;
     size_t i;
@@ -385,17 +386,17 @@ int wr_plugins_worker_init(const wr_plugins_t *ps, struct event_base *base, int 
         return 0;
     pw = &ps->workers[worker];
     pw->base = base;
-    /* Written once per worker before any hook runs on it. */
-    ((wr_plugins_t *)ps)->nworkers = nworkers;
     for (i = 0; i < ps->n; i++) {
-        if (ps->inst[i].desc.init_worker == NULL)
-            continue;
-        wr_ctx_config(&ctx, ps, (int)i, WR_PHASE_WORKER);
-        ctx.worker = worker;
-        if (ps->inst[i].desc.init_worker(&ctx) != WR_OK) {
-            wr_log_error("plugin %s: init_worker failed on worker %d", ps->inst[i].id, worker);
-            return -1;
+        if (ps->inst[i].desc.init_worker != NULL) {
+            wr_ctx_config(&ctx, ps, (int)i, WR_PHASE_WORKER);
+            ctx.worker = worker;
+            if (ps->inst[i].desc.init_worker(&ctx) != WR_OK) {
+                wr_log_error("plugin %s: init_worker failed on worker %d", ps->inst[i].id, worker);
+                wr_plugins_worker_exit(ps, worker); /* the ones started so far */
+                return -1;
+            }
         }
+        pw->ninit = i + 1;
     }
     return 0;
 }
@@ -410,7 +411,7 @@ void wr_plugins_worker_exit(const wr_plugins_t *ps, int worker)
         return;
     pw = &ps->workers[worker];
     for (i = ps->n; i-- > 0;) {
-        if (ps->inst[i].desc.exit_worker != NULL) {
+        if (i < pw->ninit && ps->inst[i].desc.exit_worker != NULL) {
             wr_ctx_config(&ctx, ps, (int)i, WR_PHASE_WORKER);
             ctx.worker = worker;
             ps->inst[i].desc.exit_worker(&ctx);
@@ -420,6 +421,7 @@ void wr_plugins_worker_exit(const wr_plugins_t *ps, int worker)
         pw->cleanup[i] = NULL;
         pw->data[i] = NULL;
     }
+    pw->ninit = 0;
 }
 
 /* ---- phases ------------------------------------------------------------- */
@@ -549,6 +551,147 @@ void wr_pslots_end(wr_pslots_t *s)
     free(s->cleanup);
     s->data = NULL;
     s->cleanup = NULL;
+}
+
+/* ---- request records ---------------------------------------------------- */
+
+static const char *wr_prec_str(void *host, int key, int i)
+{
+    wr_prec_t *r = host;
+
+    switch (key) {
+    case WR_KEY_PEER:
+        return r->peer;
+    case WR_KEY_CLIENT_IP:
+        return r->client_ip;
+    case WR_KEY_TUNNEL:
+        return r->tunnel[0] ? r->tunnel : NULL;
+    case WR_KEY_TUNNEL_TYPE:
+        return r->tunnel[0] ? r->type : NULL;
+    case WR_KEY_TOKEN_ID:
+        return r->token_id[0] ? r->token_id : NULL;
+    case WR_KEY_HOSTNAME:
+    case WR_KEY_HOST:
+        return r->host != NULL && r->host[0] ? r->host : NULL;
+    case WR_KEY_METHOD:
+        return r->method;
+    case WR_KEY_PATH:
+        return r->path;
+    case WR_KEY_SCHEME:
+        return r->scheme;
+    case WR_KEY_ERROR:
+        return r->error[0] ? r->error : NULL;
+    default:
+        return NULL;
+    }
+}
+
+static int64_t wr_prec_num(void *host, int key, int i)
+{
+    wr_prec_t *r = host;
+
+    switch (key) {
+    case WR_KEY_PORT:
+        return r->port > 0 ? r->port : -1;
+    case WR_KEY_STATUS:
+        return r->status;
+    case WR_KEY_BYTES_IN:
+        return (int64_t)r->bytes_in;
+    case WR_KEY_BYTES_OUT:
+        return (int64_t)r->bytes_out;
+    case WR_KEY_START_TIME_US:
+        return (int64_t)r->wall0_us;
+    case WR_KEY_DURATION_US:
+        return (int64_t)(r->active ? wr_papi_now_us() - r->t0_us : r->dur_us);
+    case WR_KEY_TTFB_US:
+        return r->ttfb_us ? (int64_t)r->ttfb_us : -1;
+    default:
+        return -1;
+    }
+}
+
+static const wr_phost_ops_t wr_prec_ops = {wr_prec_str, wr_prec_num, NULL};
+
+wr_prec_t *wr_prec_new(const wr_plugins_t *ps, int worker)
+{
+    wr_prec_t *r;
+
+    if (wr_plugins_count(ps) == 0)
+        return NULL;
+    r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    r->ps = ps;
+    r->worker = worker;
+    r->port = -1;
+    return r;
+}
+
+static void wr_prec_release(wr_prec_t *r)
+{
+    wr_pslots_end(&r->slots);
+    wr_hdrs_free(r->hdrs[0]);
+    wr_hdrs_free(r->hdrs[1]);
+    r->hdrs[0] = r->hdrs[1] = NULL;
+    free(r->path);
+    r->path = NULL;
+}
+
+void wr_prec_free(wr_prec_t *r)
+{
+    if (r == NULL)
+        return;
+    wr_prec_end(r);
+    wr_prec_release(r);
+    free(r);
+}
+
+void wr_prec_begin(wr_prec_t *r, const wr_http_head_t *h)
+{
+    wr_plugins_cancel(&r->ctx);
+    wr_prec_release(r);
+    r->active = 1;
+    r->error[0] = '\0';
+    r->status = 0;
+    r->t0_us = wr_papi_now_us();
+    r->wall0_us = wr_papi_time_us();
+    r->ttfb_us = r->dur_us = r->bytes_in = r->bytes_out = 0;
+    r->method = NULL;
+    if (h != NULL) {
+        r->method = h->method_name;
+        r->path = strndup(h->url, h->url_len);
+        r->hdrs[WR_REQUEST] = wr_hdrs_new(h);
+        r->hdrs[WR_RESPONSE] = wr_hdrs_new(NULL);
+    }
+}
+
+void wr_prec_error(wr_prec_t *r, const char *why)
+{
+    if (r->active && r->error[0] == '\0' && why != NULL)
+        snprintf(r->error, sizeof(r->error), "%s", why);
+}
+
+void wr_prec_ctx(wr_prec_t *r, uint64_t session_id, uint32_t stream_id, wr_pslots_t *session)
+{
+    wr_ctx_init(&r->ctx, r->ps, &wr_prec_ops, r, r->worker);
+    r->ctx.session_id = session_id;
+    r->ctx.stream_id = stream_id;
+    r->ctx.session = session;
+    r->ctx.stream = &r->slots;
+    r->ctx.hdrs[WR_REQUEST] = r->hdrs[WR_REQUEST];
+    r->ctx.hdrs[WR_RESPONSE] = r->hdrs[WR_RESPONSE];
+}
+
+void wr_prec_end(wr_prec_t *r)
+{
+    if (!r->active)
+        return;
+    wr_plugins_cancel(&r->ctx);
+    r->dur_us = wr_papi_now_us() - r->t0_us;
+    r->active = 0;
+    wr_plugins_notify(&r->ctx, WR_PHASE_LOG);
+    wr_plugins_notify(&r->ctx, WR_PHASE_STREAM_CLOSE);
+    wr_prec_release(r);
 }
 
 /* ---- header sets -------------------------------------------------------- */
@@ -1039,18 +1182,5 @@ static const wr_api_t wr_api_table = {
     .timer_del = wr_api_timer_del,
     .now_us = wr_papi_now_us,
     .time_us = wr_papi_time_us,
-    .config_get = wr_papi_config_get,
-    .config_kind = wr_papi_config_kind,
-    .config_len = wr_papi_config_len,
-    .config_key_at = wr_papi_config_key_at,
-    .config_at = wr_papi_config_at,
-    .config_str = wr_papi_config_str,
-    .config_int = wr_papi_config_int,
-    .config_bool = wr_papi_config_bool,
-    .config_size = wr_papi_config_size,
-    .config_duration_ms = wr_papi_config_duration_ms,
-    .config_keys = wr_papi_config_keys,
-    .config_errorv = wr_papi_config_errorv,
-    .sha256 = wr_papi_sha256,
-    .equal_ct = wr_papi_equal_ct,
+    WR_PAPI_TABLE_COMMON,
 };

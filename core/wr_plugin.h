@@ -77,13 +77,15 @@ struct wr_ctx {
 
 /*
  * Load the instances of `plugins:` (a sequence node, or NULL for none) for
- * side (WR_SIDE_SERVER or WR_SIDE_CLIENT): dlopen each file once, check its
+ * side (WR_SIDE_SERVER or WR_SIDE_CLIENT) and nworkers workers (what
+ * WR_KEY_WORKERS says, from create_conf on): dlopen each file once, check its
  * descriptor, run create_conf for each instance, then init. NULL with *err
  * filled ("server.yaml:12:5: plugins[0]: /x/auth.so: ABI 2.0, warren has
  * 1.0") on any failure; nothing stays loaded then. With seq NULL or empty,
  * returns an empty set (never NULL on success). Main thread.
  */
-wr_plugins_t *wr_plugins_load(const wr_conf_node_t *seq, int side, wr_conf_err_t *err);
+wr_plugins_t *wr_plugins_load(const wr_conf_node_t *seq, int side, int nworkers,
+                              wr_conf_err_t *err);
 
 /* fini, destroy_conf and dlclose, in reverse order. NULL ignored. Main
  * thread, after the workers stopped. */
@@ -93,10 +95,12 @@ size_t wr_plugins_count(const wr_plugins_t *ps);
 /* 1 when some instance has a hook for phase (WR_PHASE_*). ps may be NULL. */
 int wr_plugins_has(const wr_plugins_t *ps, int phase);
 
-/* Run init_worker of every instance on this worker, with base for timers,
- * and register exit_worker for when the worker stops. Worker thread. */
-int wr_plugins_worker_init(const wr_plugins_t *ps, struct event_base *base, int worker,
-                           int nworkers);
+/* Run init_worker of every instance on this worker, with base for
+ * timers. 0, or -1 when one failed: the ones that had run are undone
+ * (exit_worker) and the caller must stop. Worker thread. */
+int wr_plugins_worker_init(const wr_plugins_t *ps, struct event_base *base, int worker);
+/* exit_worker of the instances whose init_worker ran, in reverse order,
+ * then the worker's slot cleanups. Worker thread, when it stops. */
 void wr_plugins_worker_exit(const wr_plugins_t *ps, int worker);
 
 /* Count of SIGHUP/SIGUSR1 seen (WR_KEY_REOPEN_COUNT). Main thread bumps. */
@@ -126,6 +130,55 @@ void wr_plugins_cancel(wr_ctx_t *ctx);
 /* Run a phase whose verdicts do not matter (session_close, stream_close,
  * log): every hook, in its phase's order. */
 void wr_plugins_notify(wr_ctx_t *ctx, int phase);
+
+/* ---- request records ---------------------------------------------------- */
+
+/*
+ * What plugins see of one public HTTP request, one request the client
+ * proxies, or one public TCP connection, and what the log phase reports.
+ * An owner allocates one only when plugins are loaded, points its string
+ * fields at storage of its own that outlives the record's phases, and
+ * brackets each request with wr_prec_begin and wr_prec_end.
+ */
+typedef struct {
+    const wr_plugins_t *ps;
+    int worker;
+    void *owner; /* the call site's object, for its done callbacks */
+    wr_ctx_t ctx;
+    wr_pslots_t slots;  /* WR_SCOPE_STREAM */
+    wr_hdrs_t *hdrs[2]; /* the request's and the response's fields */
+    int active;         /* begun and not ended: the log phase is due */
+    /* the owner's strings (NULL: unknown) */
+    const char *peer, *client_ip, *host, *scheme, *type;
+    const char *method; /* a static string */
+    char *path;
+    char tunnel[64], token_id[64];
+    char error[160];
+    int port;        /* tcp: the public port; -1 */
+    unsigned status; /* sent to the public client (0: none) */
+    uint64_t t0_us, wall0_us, ttfb_us, dur_us, bytes_in, bytes_out;
+} wr_prec_t;
+
+/* A record for a worker, or NULL when ps has no instances (or out of
+ * memory): callers test for NULL and skip every plugin step. */
+wr_prec_t *wr_prec_new(const wr_plugins_t *ps, int worker);
+/* Ends the record (wr_prec_end) if it is active, and frees it. NULL ok. */
+void wr_prec_free(wr_prec_t *r);
+
+/* A request begins: clocks start, method and path are kept and the header
+ * sets seeded from h (NULL for a TCP connection). */
+void wr_prec_begin(wr_prec_t *r, const wr_http_head_t *h);
+
+/* Why the request failed; the first reason is kept. */
+void wr_prec_error(wr_prec_t *r, const char *why);
+
+/* Ready r->ctx for a phase, with the session and stream it belongs to
+ * (session slots NULL when the session is gone). */
+void wr_prec_ctx(wr_prec_t *r, uint64_t session_id, uint32_t stream_id, wr_pslots_t *session);
+
+/* The request is over: log and stream_close run, once, with the ctx that
+ * wr_prec_ctx readied last; stream slots and header sets are released. */
+void wr_prec_end(wr_prec_t *r);
 
 /* ---- header sets -------------------------------------------------------- */
 

@@ -108,7 +108,7 @@ static void wr_worker_evthread_init(void)
     wr_worker_evthread_rc = evthread_use_pthreads();
 }
 
-static int wr_workers_default_count(void)
+int wr_workers_default_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
 

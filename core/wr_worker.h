@@ -35,6 +35,10 @@ typedef void (*wr_worker_fn)(wr_worker_t *w, void *arg);
  * started yet. Returns NULL on failure (logged). Main thread. */
 wr_workers_t *wr_workers_new(int n);
 
+/* The count wr_workers_new(0) chooses: the CPUs online, at most
+ * WR_WORKERS_MAX. */
+int wr_workers_default_count(void);
+
 /* Start the threads. 0 or -1 (logged). Main thread. */
 int wr_workers_start(wr_workers_t *ws);
 

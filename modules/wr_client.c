@@ -907,7 +907,7 @@ int wr_client_run(wr_client_conf_t *c)
     {
         wr_conf_err_t err;
         memset(&err, 0, sizeof(err));
-        wr_cli.plugins = wr_plugins_load(c->plugins, WR_SIDE_CLIENT, &err);
+        wr_cli.plugins = wr_plugins_load(c->plugins, WR_SIDE_CLIENT, 1, &err);
         if (wr_cli.plugins == NULL) {
             wr_log_error("%s", err.msg[0] ? err.msg : "cannot load plugins: out of memory");
             wr_tls_free(wr_cli.tls);
@@ -917,7 +917,7 @@ int wr_client_run(wr_client_conf_t *c)
     wr_cli.base = event_base_new();
     wr_cli.ctlbuf = evbuffer_new();
     /* The client has one thread: it is the plugins' worker 0 of 1. */
-    if (wr_cli.base != NULL && wr_plugins_worker_init(wr_cli.plugins, wr_cli.base, 0, 1) != 0)
+    if (wr_cli.base != NULL && wr_plugins_worker_init(wr_cli.plugins, wr_cli.base, 0) != 0)
         wr_cli.exit_code = 1;
     wr_cli.retry = event_new(wr_cli.base, -1, 0, wr_cli_connect, NULL);
     wr_cli.heartbeat = event_new(wr_cli.base, -1, EV_PERSIST, wr_cli_heartbeat, NULL);

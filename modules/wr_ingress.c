@@ -87,20 +87,10 @@ struct wr_hconn {
     wr_worker_t *move_to; /* MOVING: where, once the last response is out */
     uint64_t body_in;     /* request body bytes forwarded */
     unsigned status;
-    /* plugins (ps NULL: none loaded) */
-    const wr_plugins_t *ps;
-    wr_ctx_t pctx;
-    wr_pslots_t slots; /* WR_SCOPE_STREAM: the current request */
-    wr_hdrs_t *hreq, *hresp;
-    int in_req; /* a request head was read: the log phase will run */
-    uint64_t sid;
-    int tunnel; /* -1: no tunnel (yet) */
-    char tunnel_name[WR_CTL_NAME_MAX];
-    char token_id[64];
-    uint64_t t0_us, wall0_us, ttfb_us, dur_us, bytes_out;
-    const char *method_name;
-    char *path;
-    char error[160];
+    /* plugins: NULL when none are loaded */
+    wr_prec_t *pr;
+    uint64_t sid; /* the tunnel's session, and its tunnel (-1: none yet) */
+    int tunnel;
 };
 
 typedef struct {
@@ -234,13 +224,11 @@ static void wr_hc_free(wr_hconn_t *hc)
 {
     int id = wr_worker_id(hc->w);
 
-    if (hc->in_req && hc->error[0] == '\0')
-        snprintf(hc->error, sizeof(hc->error), "connection closed");
-    wr_hc_log(hc);
-    wr_hdrs_free(hc->hreq); /* a request moved to another worker was not logged here */
-    wr_hdrs_free(hc->hresp);
-    hc->hreq = hc->hresp = NULL;
-    wr_pslots_end(&hc->slots);
+    if (hc->pr != NULL) {
+        wr_prec_error(hc->pr, "connection closed");
+        wr_hc_log(hc);
+        wr_prec_free(hc->pr);
+    }
     wr_hc_drop_stream(hc, 1, WR_RST_CANCEL);
     if (hc->prev)
         hc->prev->next = hc->next;
@@ -262,7 +250,6 @@ static void wr_hc_free(wr_hconn_t *hc)
         evbuffer_free(hc->rbuf);
     if (hc->tmp)
         evbuffer_free(hc->tmp);
-    free(hc->path);
     free(hc);
     __atomic_sub_fetch(&wr_ing_live, 1, __ATOMIC_RELAXED);
 }
@@ -313,8 +300,8 @@ static void wr_hc_abort(wr_hconn_t *hc, const char *why)
     struct linger lg = {1, 0};
 
     wr_log_debug("http %s: connection aborted: %s", hc->peer, why);
-    if (hc->in_req && hc->error[0] == '\0')
-        snprintf(hc->error, sizeof(hc->error), "%s", why);
+    if (hc->pr != NULL)
+        wr_prec_error(hc->pr, why);
     if (hc->bev)
         setsockopt(bufferevent_getfd(hc->bev), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     wr_hc_free(hc);
@@ -335,11 +322,14 @@ static void wr_hc_reply(wr_hconn_t *hc, unsigned status, const char *detail, int
     }
     keep = keep && hc->keep && !wr_ing.draining;
     wr_log_info("http %s: %u for %s: %s", hc->peer, status, hc->host[0] ? hc->host : "-", detail);
-    if (hc->in_req && hc->error[0] == '\0')
-        snprintf(hc->error, sizeof(hc->error), "%s", detail);
-    /* Fields a plugin set for its rejection (Retry-After, WWW-Authenticate). */
-    if (hc->hresp != NULL && wr_hdrs_changed(hc->hresp) && !hc->resp_head)
-        extra = wr_hdrs_fields(hc->hresp, &nextra);
+    if (hc->pr != NULL) {
+        wr_hdrs_t *set = hc->pr->hdrs[WR_RESPONSE];
+        wr_prec_error(hc->pr, detail);
+        /* Fields a plugin set for its rejection (Retry-After,
+         * WWW-Authenticate). */
+        if (wr_hdrs_changed(set) && !hc->resp_head)
+            extra = wr_hdrs_fields(set, &nextra);
+    }
     if (hc->method != HTTP_HEAD) {
         wr_http_error_page_ex(bufferevent_get_output(hc->bev), status, detail, !keep, extra,
                               nextra);
@@ -363,117 +353,41 @@ static void wr_hc_reply(wr_hconn_t *hc, unsigned status, const char *detail, int
 
 /* --- plugins ----------------------------------------------------------- */
 
-static const char *wr_hc_str(void *host, int key, int i)
-{
-    wr_hconn_t *hc = host;
-
-    switch (key) {
-    case WR_KEY_PEER:
-        return hc->peer;
-    case WR_KEY_CLIENT_IP:
-        return hc->ip;
-    case WR_KEY_TUNNEL:
-        return hc->tunnel >= 0 ? hc->tunnel_name : NULL;
-    case WR_KEY_TUNNEL_TYPE:
-        return hc->tunnel >= 0 ? "http" : NULL;
-    case WR_KEY_HOSTNAME:
-    case WR_KEY_HOST:
-        return hc->host[0] ? hc->host : NULL;
-    case WR_KEY_METHOD:
-        return hc->method_name;
-    case WR_KEY_PATH:
-        return hc->path;
-    case WR_KEY_SCHEME:
-        return hc->tls ? "https" : "http";
-    case WR_KEY_ERROR:
-        return hc->error[0] ? hc->error : NULL;
-    case WR_KEY_TOKEN_ID:
-        return hc->token_id[0] ? hc->token_id : NULL;
-    default:
-        return NULL;
-    }
-}
-
-static int64_t wr_hc_num(void *host, int key, int i)
-{
-    wr_hconn_t *hc = host;
-
-    switch (key) {
-    case WR_KEY_STATUS:
-        return hc->status;
-    case WR_KEY_BYTES_IN:
-        return (int64_t)hc->body_in;
-    case WR_KEY_BYTES_OUT:
-        return (int64_t)hc->bytes_out;
-    case WR_KEY_START_TIME_US:
-        return (int64_t)hc->wall0_us;
-    case WR_KEY_DURATION_US:
-        return (int64_t)hc->dur_us;
-    case WR_KEY_TTFB_US:
-        return hc->ttfb_us ? (int64_t)hc->ttfb_us : -1;
-    default:
-        return -1;
-    }
-}
-
-static const wr_phost_ops_t wr_hc_ops = {wr_hc_str, wr_hc_num, NULL};
-
-/* Ready hc->pctx for a phase: the session's slots are looked up afresh,
- * the session may have gone since the last phase. */
+/* Ready the record's ctx: the session's slots are looked up afresh, the
+ * session may have gone since the last phase. */
 static void wr_hc_ctx(wr_hconn_t *hc)
 {
     wr_server_tinfo_t ti;
+    wr_pslots_t *slots = NULL;
 
-    wr_ctx_init(&hc->pctx, hc->ps, &wr_hc_ops, hc, wr_worker_id(hc->w));
-    hc->pctx.stream = &hc->slots;
-    hc->pctx.hdrs[WR_REQUEST] = hc->hreq;
-    hc->pctx.hdrs[WR_RESPONSE] = hc->hresp;
-    if (hc->tunnel >= 0) {
-        hc->pctx.session_id = hc->sid;
-        if (wr_server_tunnel_info(hc->sid, hc->tunnel, &ti) == 0)
-            hc->pctx.session = ti.slots;
-    }
-    if (hc->s != NULL)
-        hc->pctx.stream_id = wr_mux_stream_id(hc->s);
+    if (hc->tunnel >= 0 && wr_server_tunnel_info(hc->sid, hc->tunnel, &ti) == 0)
+        slots = ti.slots;
+    wr_prec_ctx(hc->pr, hc->tunnel >= 0 ? hc->sid : 0, hc->s ? wr_mux_stream_id(hc->s) : 0, slots);
 }
 
-/* A request begins: what the log phase will report. */
-static void wr_hc_req_begin(wr_hconn_t *hc, const wr_http_head_t *h)
+/* The request's tunnel, for the record. */
+static void wr_hc_set_tunnel(wr_hconn_t *hc, uint64_t sid, int tunnel)
 {
-    if (hc->ps == NULL)
-        return;
-    hc->in_req = 1;
-    hc->tunnel = -1;
-    hc->token_id[0] = '\0';
-    hc->error[0] = '\0';
-    hc->t0_us = wr_papi_now_us();
-    hc->wall0_us = wr_papi_time_us();
-    hc->ttfb_us = hc->dur_us = hc->bytes_out = 0;
-    hc->method_name = h->method_name;
-    free(hc->path);
-    hc->path = strndup(h->url, h->url_len);
-    wr_hdrs_free(hc->hreq);
-    wr_hdrs_free(hc->hresp);
-    hc->hreq = wr_hdrs_new(h);
-    hc->hresp = wr_hdrs_new(NULL);
+    wr_server_tinfo_t ti;
+
+    hc->sid = sid;
+    hc->tunnel = tunnel;
+    if (hc->pr != NULL && wr_server_tunnel_info(sid, tunnel, &ti) == 0) {
+        snprintf(hc->pr->tunnel, sizeof(hc->pr->tunnel), "%s", ti.name);
+        snprintf(hc->pr->token_id, sizeof(hc->pr->token_id), "%s", ti.token_id);
+    }
 }
 
 /* The request is over (answered, failed or abandoned): log and
  * stream_close, once. */
 static void wr_hc_log(wr_hconn_t *hc)
 {
-    if (!hc->in_req)
+    if (hc->pr == NULL || !hc->pr->active)
         return;
-    hc->in_req = 0;
-    wr_plugins_cancel(&hc->pctx);
-    hc->dur_us = wr_papi_now_us() - hc->t0_us;
+    hc->pr->status = hc->status;
+    hc->pr->bytes_in = hc->body_in;
     wr_hc_ctx(hc);
-    wr_plugins_notify(&hc->pctx, WR_PHASE_LOG);
-    wr_plugins_notify(&hc->pctx, WR_PHASE_STREAM_CLOSE);
-    wr_pslots_end(&hc->slots);
-    wr_hdrs_free(hc->hreq);
-    wr_hdrs_free(hc->hresp);
-    hc->hreq = hc->hresp = NULL;
+    wr_prec_end(hc->pr);
 }
 
 /* --- requests ---------------------------------------------------------- */
@@ -523,7 +437,8 @@ static void wr_hc_move(wr_hconn_t *hc, const wr_http_head_t *h, wr_worker_t *to)
     /* The fd goes with the connection: detach it from the bufferevent. The
      * request is logged where it is served. */
     bufferevent_setfd(hc->bev, -1);
-    hc->in_req = 0;
+    if (hc->pr != NULL)
+        hc->pr->active = 0;
     wr_hc_free(hc);
     __atomic_add_fetch(&wr_ing_live, 1, __ATOMIC_RELAXED); /* still the same connection */
     if (wr_worker_handoff(to, fd, pre, wr_hc_start, (void *)hops) != 0)
@@ -560,11 +475,11 @@ static void wr_hc_stream_event(wr_mux_stream_t *s, int ev, void *arg)
         wr_hc_reply(hc, 502, "the tunnel closed the request", 0);
 }
 
-static void wr_hc_forward(wr_hconn_t *hc, uint64_t sid, int tunnel);
+static void wr_hc_forward(wr_hconn_t *hc);
 
 static void wr_hc_plugins_done(wr_ctx_t *ctx, int verdict)
 {
-    wr_hconn_t *hc = ctx->host;
+    wr_hconn_t *hc = ((wr_prec_t *)ctx->host)->owner;
 
     if (verdict == WR_REJECT) {
         int st = ctx->reject_status;
@@ -572,7 +487,7 @@ static void wr_hc_plugins_done(wr_ctx_t *ctx, int verdict)
         wr_hc_reply(hc, st >= 300 && st <= 599 ? (unsigned)st : 403, ctx->reject_reason, 1);
         return;
     }
-    wr_hc_forward(hc, hc->sid, hc->tunnel);
+    wr_hc_forward(hc);
 }
 
 static void wr_hc_route(wr_hconn_t *hc)
@@ -581,7 +496,11 @@ static void wr_hc_route(wr_hconn_t *hc)
     wr_reg_owner_t owner;
     char key[WR_REG_KEY_MAX];
 
-    wr_hc_req_begin(hc, h);
+    hc->tunnel = -1;
+    if (hc->pr != NULL) {
+        wr_prec_begin(hc->pr, h);
+        hc->pr->tunnel[0] = hc->pr->token_id[0] = '\0';
+    }
     hc->requests++;
     hc->method = h->method;
     hc->minor = h->minor;
@@ -622,51 +541,37 @@ static void wr_hc_route(wr_hconn_t *hc)
         wr_hc_move(hc, h, owner.worker);
         return;
     }
-    if (wr_plugins_has(hc->ps, WR_PHASE_REQUEST_HEADERS)) {
-        wr_server_tinfo_t ti;
+    wr_hc_set_tunnel(hc, owner.sid, owner.tunnel);
+    if (hc->pr != NULL && wr_plugins_has(hc->pr->ps, WR_PHASE_REQUEST_HEADERS)) {
         int v;
-        hc->sid = owner.sid;
-        hc->tunnel = owner.tunnel;
-        if (wr_server_tunnel_info(owner.sid, owner.tunnel, &ti) == 0) {
-            snprintf(hc->tunnel_name, sizeof(hc->tunnel_name), "%s", ti.name);
-            snprintf(hc->token_id, sizeof(hc->token_id), "%s", ti.token_id);
-        }
         wr_hc_ctx(hc);
-        v = wr_plugins_run(&hc->pctx, WR_PHASE_REQUEST_HEADERS, wr_hc_plugins_done);
+        v = wr_plugins_run(&hc->pr->ctx, WR_PHASE_REQUEST_HEADERS, wr_hc_plugins_done);
         if (v == WR_AGAIN) {
             hc->state = WR_HC_PLUGIN; /* reading stops until the verdict */
             bufferevent_disable(hc->bev, EV_READ);
             wr_hc_arm(hc, wr_ing.conf->response_ms);
             return;
         }
-        wr_hc_plugins_done(&hc->pctx, v);
+        wr_hc_plugins_done(&hc->pr->ctx, v);
         return;
     }
-    wr_hc_forward(hc, owner.sid, owner.tunnel);
+    wr_hc_forward(hc);
 }
 
 /* The request goes to the tunnel's client. */
-static void wr_hc_forward(wr_hconn_t *hc, uint64_t sid, int tunnel)
+static void wr_hc_forward(wr_hconn_t *hc)
 {
     const wr_http_head_t *h = wr_http_parser_head(hc->req);
     wr_http_head_t edited;
     wr_http_fwd_t fw;
     char why[160];
 
-    if (hc->ps != NULL && hc->tunnel < 0) {
-        wr_server_tinfo_t ti;
-        hc->sid = sid;
-        hc->tunnel = tunnel;
-        if (wr_server_tunnel_info(sid, tunnel, &ti) == 0) {
-            snprintf(hc->tunnel_name, sizeof(hc->tunnel_name), "%s", ti.name);
-            snprintf(hc->token_id, sizeof(hc->token_id), "%s", ti.token_id);
-        }
-    }
-    if (wr_hdrs_changed(hc->hreq)) {
+    if (hc->pr != NULL && wr_hdrs_changed(hc->pr->hdrs[WR_REQUEST])) {
         /* Framing and routing fields cannot change, so the head's flags
          * still hold for the edited fields. */
         edited = *h;
-        edited.headers = (wr_http_header_t *)wr_hdrs_fields(hc->hreq, &edited.nheaders);
+        edited.headers =
+            (wr_http_header_t *)wr_hdrs_fields(hc->pr->hdrs[WR_REQUEST], &edited.nheaders);
         h = &edited;
     }
     if (wr_ing.conf->max_body > 0 && h->content_length > 0 &&
@@ -674,7 +579,7 @@ static void wr_hc_forward(wr_hconn_t *hc, uint64_t sid, int tunnel)
         wr_hc_reply(hc, 413, "request body too large", 0);
         return;
     }
-    hc->s = wr_server_open_stream(sid, tunnel, hc->peer, why, sizeof(why));
+    hc->s = wr_server_open_stream(hc->sid, hc->tunnel, hc->peer, why, sizeof(why));
     if (hc->s == NULL) {
         wr_hc_reply(hc, 502, why, 0);
         return;
@@ -836,33 +741,34 @@ static void wr_hc_response(wr_hconn_t *hc)
             }
             h = wr_http_parser_head(hc->resp);
             hc->status = h->status;
-            if (hc->in_req && hc->ttfb_us == 0)
-                hc->ttfb_us = wr_papi_now_us() - hc->t0_us;
+            if (hc->pr != NULL && hc->pr->ttfb_us == 0)
+                hc->pr->ttfb_us = wr_papi_now_us() - hc->pr->t0_us;
             if (h->status == 101 && hc->upgrade_req) {
                 wr_http_write_response(out, h, 1, hc->minor);
                 wr_hc_upgrade(hc);
                 return;
             }
-            if (h->status >= 200 && hc->in_req &&
-                wr_plugins_has(hc->ps, WR_PHASE_RESPONSE_HEADERS)) {
-                wr_hdrs_free(hc->hresp);
-                hc->hresp = wr_hdrs_new(h);
+            if (h->status >= 200 && hc->pr != NULL && hc->pr->active &&
+                wr_plugins_has(hc->pr->ps, WR_PHASE_RESPONSE_HEADERS)) {
+                wr_prec_t *pr = hc->pr;
+                wr_hdrs_free(pr->hdrs[WR_RESPONSE]);
+                pr->hdrs[WR_RESPONSE] = wr_hdrs_new(h);
                 wr_hc_ctx(hc);
-                if (wr_plugins_run(&hc->pctx, WR_PHASE_RESPONSE_HEADERS, NULL) == WR_REJECT) {
-                    int st = hc->pctx.reject_status;
-                    wr_plugins_cancel(&hc->pctx);
-                    wr_hdrs_free(hc->hresp);
-                    hc->hresp = NULL;
+                if (wr_plugins_run(&pr->ctx, WR_PHASE_RESPONSE_HEADERS, NULL) == WR_REJECT) {
+                    int st = pr->ctx.reject_status;
+                    char why[sizeof(pr->ctx.reject_reason)];
+                    memcpy(why, pr->ctx.reject_reason, sizeof(why));
+                    /* The page replaces the response: none of its fields. */
+                    wr_hdrs_free(pr->hdrs[WR_RESPONSE]);
+                    pr->hdrs[WR_RESPONSE] = NULL;
                     hc->keep = 0;
-                    wr_hc_reply(hc, st >= 300 && st <= 599 ? (unsigned)st : 502,
-                                hc->pctx.reject_reason, 0);
+                    wr_hc_reply(hc, st >= 300 && st <= 599 ? (unsigned)st : 502, why, 0);
                     return;
                 }
-                wr_plugins_cancel(&hc->pctx);
-                if (wr_hdrs_changed(hc->hresp)) {
+                if (wr_hdrs_changed(pr->hdrs[WR_RESPONSE])) {
                     edited = *h;
                     edited.headers =
-                        (wr_http_header_t *)wr_hdrs_fields(hc->hresp, &edited.nheaders);
+                        (wr_http_header_t *)wr_hdrs_fields(pr->hdrs[WR_RESPONSE], &edited.nheaders);
                     h = &edited;
                 }
             }
@@ -885,7 +791,8 @@ static void wr_hc_response(wr_hconn_t *hc)
         }
         if (n > 0) {
             evbuffer_remove_buffer(hc->rbuf, out, n);
-            hc->bytes_out += n;
+            if (hc->pr != NULL)
+                hc->pr->bytes_out += n;
             wr_hc_arm(hc, wr_ing.conf->idle_ms);
         }
         if (rc == WR_HTTP_DONE) {
@@ -1103,8 +1010,6 @@ static void wr_hc_start(wr_worker_t *w, int fd, struct evbuffer *preread, void *
     hc->tls = wr_ing.tls != NULL;
     hc->hops = hc->tls ? 0 : (int)(intptr_t)arg;
     hc->tunnel = -1;
-    if (wr_plugins_count(wr_server_plugins()) > 0)
-        hc->ps = wr_server_plugins();
     hc->next = wr_hconns[id];
     if (hc->next)
         hc->next->prev = hc;
@@ -1119,6 +1024,15 @@ static void wr_hc_start(wr_worker_t *w, int fd, struct evbuffer *preread, void *
     } else {
         snprintf(hc->peer, sizeof(hc->peer), "?");
         snprintf(hc->ip, sizeof(hc->ip), "unknown");
+    }
+    hc->pr = wr_prec_new(wr_server_plugins(), id);
+    if (hc->pr != NULL) {
+        hc->pr->owner = hc;
+        hc->pr->peer = hc->peer;
+        hc->pr->client_ip = hc->ip;
+        hc->pr->host = hc->host;
+        hc->pr->scheme = hc->tls ? "https" : "http";
+        hc->pr->type = "http";
     }
     hc->req = wr_http_parser_new(0, wr_ing.conf->max_header);
     hc->resp = wr_http_parser_new(1, wr_ing.conf->max_header);

@@ -58,17 +58,9 @@ struct wr_preq {
     int retryable, retried, reused, upgrade;
     int local_paused; /* not reading the service: the stream is full */
     unsigned status;
-    struct timespec t0;
-    /* plugins */
-    int in_req; /* the head was read: the log phase will run */
-    wr_ctx_t pctx;
-    wr_pslots_t slots;
-    wr_hdrs_t *hreq, *hresp;
-    uint64_t t0_us, wall0_us, ttfb_us, bytes_in, bytes_out;
-    const char *method_name;
-    char *path;
-    char host[256];
-    char error[160];
+    uint64_t t0_us; /* monotonic, when the stream arrived */
+    wr_prec_t *pr;  /* plugins: NULL when none are loaded */
+    char host[256]; /* for plugins: the request's Host */
 };
 
 struct wr_proxy {
@@ -91,79 +83,9 @@ void wr_proxy_set_plugins(wr_proxy_t *p, const wr_plugins_t *ps)
 
 /* --- plugins (client side) ---------------------------------------------- */
 
-static const char *wr_preq_str(void *host, int key, int i)
-{
-    wr_preq_t *r = host;
-
-    switch (key) {
-    case WR_KEY_PEER:
-        return r->peer;
-    case WR_KEY_TUNNEL:
-        return r->p->tunnel;
-    case WR_KEY_TUNNEL_TYPE:
-        return "http";
-    case WR_KEY_HOST:
-    case WR_KEY_HOSTNAME:
-        return r->host[0] ? r->host : NULL;
-    case WR_KEY_METHOD:
-        return r->method_name;
-    case WR_KEY_PATH:
-        return r->path;
-    case WR_KEY_ERROR:
-        return r->error[0] ? r->error : NULL;
-    default:
-        return NULL;
-    }
-}
-
-static int64_t wr_preq_num(void *host, int key, int i)
-{
-    wr_preq_t *r = host;
-
-    switch (key) {
-    case WR_KEY_STATUS:
-        return r->status;
-    case WR_KEY_BYTES_IN:
-        return (int64_t)r->bytes_in;
-    case WR_KEY_BYTES_OUT:
-        return (int64_t)r->bytes_out;
-    case WR_KEY_START_TIME_US:
-        return (int64_t)r->wall0_us;
-    case WR_KEY_DURATION_US:
-        return (int64_t)(wr_papi_now_us() - r->t0_us);
-    case WR_KEY_TTFB_US:
-        return r->ttfb_us ? (int64_t)r->ttfb_us : -1;
-    default:
-        return -1;
-    }
-}
-
-static const wr_phost_ops_t wr_preq_ops = {wr_preq_str, wr_preq_num, NULL};
-
 static void wr_preq_ctx(wr_preq_t *r)
 {
-    wr_ctx_init(&r->pctx, r->p->ps, &wr_preq_ops, r, 0);
-    r->pctx.stream = &r->slots;
-    r->pctx.hdrs[WR_REQUEST] = r->hreq;
-    r->pctx.hdrs[WR_RESPONSE] = r->hresp;
-    if (r->s != NULL)
-        r->pctx.stream_id = wr_mux_stream_id(r->s);
-}
-
-/* A phase that may not suspend here: WR_AGAIN counts as an error. */
-static int wr_preq_run(wr_preq_t *r, int phase)
-{
-    int v;
-
-    wr_preq_ctx(r);
-    v = wr_plugins_run(&r->pctx, phase, NULL);
-    if (v == WR_AGAIN) {
-        wr_plugins_cancel(&r->pctx);
-        r->pctx.reject_status = 500;
-        snprintf(r->pctx.reject_reason, sizeof(r->pctx.reject_reason), "plugin error");
-        v = WR_REJECT;
-    }
-    return v;
+    wr_prec_ctx(r->pr, 0, r->s != NULL ? wr_mux_stream_id(r->s) : 0, NULL);
 }
 
 /* Answer the public client from here, on the stream (a plugin refused). */
@@ -174,11 +96,11 @@ static void wr_preq_answer(wr_preq_t *r, int status, const char *reason)
 
     if (status < 300 || status > 599)
         status = 403;
-    if (r->hresp != NULL && wr_hdrs_changed(r->hresp))
-        extra = wr_hdrs_fields(r->hresp, &nextra);
+    if (wr_hdrs_changed(r->pr->hdrs[WR_RESPONSE]))
+        extra = wr_hdrs_fields(r->pr->hdrs[WR_RESPONSE], &nextra);
     evbuffer_drain(r->head, evbuffer_get_length(r->head));
     r->status = (unsigned)status;
-    snprintf(r->error, sizeof(r->error), "%s", reason);
+    wr_prec_error(r->pr, reason);
     if (wr_http_error_page_ex(r->head, (unsigned)status, reason, 1, extra, nextra) == 0 &&
         r->s != NULL)
         wr_mux_stream_write_buffer(r->s, r->head);
@@ -286,26 +208,18 @@ static int wr_preq_response(wr_preq_t *r);
 
 static long wr_preq_ms(const wr_preq_t *r)
 {
-    struct timespec t1;
-
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (long)((t1.tv_sec - r->t0.tv_sec) * 1000 + (t1.tv_nsec - r->t0.tv_nsec) / 1000000);
+    return (long)((wr_papi_now_us() - r->t0_us) / 1000);
 }
 
 static void wr_preq_free(wr_preq_t *r)
 {
     wr_proxy_t *p = r->p;
 
-    if (r->in_req) {
-        r->in_req = 0;
+    if (r->pr != NULL) {
+        r->pr->status = r->status;
         wr_preq_ctx(r);
-        wr_plugins_notify(&r->pctx, WR_PHASE_LOG);
-        wr_plugins_notify(&r->pctx, WR_PHASE_STREAM_CLOSE);
-        wr_pslots_end(&r->slots);
+        wr_prec_free(r->pr); /* log and stream_close */
     }
-    wr_hdrs_free(r->hreq);
-    wr_hdrs_free(r->hresp);
-    free(r->path);
     if (r->prev)
         r->prev->next = r->next;
     else
@@ -339,8 +253,8 @@ static void wr_preq_fail(wr_preq_t *r, uint32_t reason, const char *why)
     else
         wr_log_info("tunnel %s: %s from %s: no response: %s", r->p->tunnel, r->line, r->peer, why);
     r->p->stats.failures++;
-    if (r->error[0] == '\0')
-        snprintf(r->error, sizeof(r->error), "%s", why);
+    if (r->pr != NULL)
+        wr_prec_error(r->pr, why);
     if (!r->resp_bytes && reason == WR_RST_CONNECT)
         r->status = 502;
     else if (!r->resp_bytes && reason == WR_RST_TIMEOUT)
@@ -433,21 +347,27 @@ static int wr_preq_response(wr_preq_t *r)
             }
             h = wr_http_parser_head(r->resp);
             r->status = h->status;
-            if (r->ttfb_us == 0)
-                r->ttfb_us = wr_papi_now_us() - r->t0_us;
             evbuffer_drain(tmp, evbuffer_get_length(tmp));
-            if (h->status >= 200 && h->status != 101 && r->in_req &&
-                wr_plugins_has(r->p->ps, WR_PHASE_RESPONSE_HEADERS)) {
-                wr_hdrs_free(r->hresp);
-                r->hresp = wr_hdrs_new(h);
-                if (wr_preq_run(r, WR_PHASE_RESPONSE_HEADERS) == WR_REJECT) {
-                    wr_preq_answer(r, r->pctx.reject_status, r->pctx.reject_reason);
+            if (r->pr != NULL && r->pr->ttfb_us == 0)
+                r->pr->ttfb_us = wr_papi_now_us() - r->pr->t0_us;
+            if (h->status >= 200 && h->status != 101 && r->pr != NULL &&
+                wr_plugins_has(r->pr->ps, WR_PHASE_RESPONSE_HEADERS)) {
+                wr_prec_t *pr = r->pr;
+                wr_hdrs_free(pr->hdrs[WR_RESPONSE]);
+                pr->hdrs[WR_RESPONSE] = wr_hdrs_new(h);
+                wr_preq_ctx(r);
+                if (wr_plugins_run(&pr->ctx, WR_PHASE_RESPONSE_HEADERS, NULL) == WR_REJECT) {
+                    /* The page replaces the response: none of its fields. */
+                    wr_hdrs_free(pr->hdrs[WR_RESPONSE]);
+                    pr->hdrs[WR_RESPONSE] = NULL;
+                    wr_preq_answer(r, pr->ctx.reject_status, pr->ctx.reject_reason);
                     wr_preq_free(r); /* the connection to the service is dropped */
                     return -1;
                 }
-                if (wr_hdrs_changed(r->hresp)) {
+                if (wr_hdrs_changed(pr->hdrs[WR_RESPONSE])) {
                     edited = *h;
-                    edited.headers = (wr_http_header_t *)wr_hdrs_fields(r->hresp, &edited.nheaders);
+                    edited.headers =
+                        (wr_http_header_t *)wr_hdrs_fields(pr->hdrs[WR_RESPONSE], &edited.nheaders);
                     h = &edited;
                 }
             }
@@ -476,7 +396,8 @@ static int wr_preq_response(wr_preq_t *r)
             return -1;
         }
         if (n > 0) {
-            r->bytes_out += n;
+            if (r->pr != NULL)
+                r->pr->bytes_out += n;
             evbuffer_remove_buffer(in, tmp, n);
             if (wr_mux_stream_write_buffer(r->s, tmp) != 0) {
                 wr_preq_fail(r, WR_RST_CANCEL, "stream gone");
@@ -573,7 +494,8 @@ static void wr_preq_forward(wr_preq_t *r)
             return;
         }
         if (n > 0) {
-            r->bytes_in += n;
+            if (r->pr != NULL)
+                r->pr->bytes_in += n;
             evbuffer_remove_buffer(r->in, out, n);
         }
         if (rc == WR_HTTP_DONE) {
@@ -673,25 +595,28 @@ static void wr_preq_stream_read(wr_mux_stream_t *s, void *arg)
     h = wr_http_parser_head(r->req);
     snprintf(r->line, sizeof(r->line), "%s %.*s", h->method_name,
              (int)(h->url_len > 80 ? 80 : h->url_len), h->url);
-    if (r->p->ps != NULL) {
-        r->in_req = 1;
-        r->method_name = h->method_name;
-        r->path = strndup(h->url, h->url_len);
+    r->pr = wr_prec_new(r->p->ps, 0);
+    if (r->pr != NULL) {
+        wr_prec_t *pr = r->pr;
         if (wr_http_host(h, r->host, sizeof(r->host)) != 0)
             r->host[0] = '\0';
-        r->hreq = wr_hdrs_new(h);
-        r->hresp = wr_hdrs_new(NULL);
-        if (wr_plugins_has(r->p->ps, WR_PHASE_REQUEST_HEADERS)) {
-            if (wr_preq_run(r, WR_PHASE_REQUEST_HEADERS) == WR_REJECT) {
-                wr_preq_answer(r, r->pctx.reject_status, r->pctx.reject_reason);
-                wr_preq_free(r);
-                return;
-            }
-            if (wr_hdrs_changed(r->hreq)) {
-                edited = *h;
-                edited.headers = (wr_http_header_t *)wr_hdrs_fields(r->hreq, &edited.nheaders);
-                h = &edited;
-            }
+        wr_prec_begin(pr, h);
+        pr->t0_us = r->t0_us; /* from when the stream arrived */
+        pr->peer = r->peer;
+        pr->host = r->host;
+        pr->type = "http";
+        snprintf(pr->tunnel, sizeof(pr->tunnel), "%s", r->p->tunnel);
+        wr_preq_ctx(r);
+        if (wr_plugins_run(&pr->ctx, WR_PHASE_REQUEST_HEADERS, NULL) == WR_REJECT) {
+            wr_preq_answer(r, pr->ctx.reject_status, pr->ctx.reject_reason);
+            wr_preq_free(r);
+            return;
+        }
+        if (wr_hdrs_changed(pr->hdrs[WR_REQUEST])) {
+            edited = *h;
+            edited.headers =
+                (wr_http_header_t *)wr_hdrs_fields(pr->hdrs[WR_REQUEST], &edited.nheaders);
+            h = &edited;
         }
     }
     memset(&fw, 0, sizeof(fw));
@@ -745,9 +670,7 @@ void wr_proxy_serve(wr_proxy_t *p, wr_mux_stream_t *s, struct evbuffer *pre, con
     if (r->next)
         r->next->prev = r;
     p->reqs = r;
-    clock_gettime(CLOCK_MONOTONIC, &r->t0);
     r->t0_us = wr_papi_now_us();
-    r->wall0_us = wr_papi_time_us();
     snprintf(r->peer, sizeof(r->peer), "%s", peer);
     r->req = wr_http_parser_new(0, p->conf.max_header);
     r->resp = wr_http_parser_new(1, p->conf.max_header);

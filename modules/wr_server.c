@@ -412,6 +412,7 @@ typedef struct {
     wr_addr_t tcp_bind;
     int http; /* the HTTP ingress runs */
     wr_plugins_t *plugins;
+    int failed;         /* a worker could not start its plugins */
     uint16_t http_port; /* its port, for public URLs */
     int draining;
 } wr_server_t;
@@ -640,21 +641,6 @@ static void wr_srv_ss_ctx(wr_srv_session_t *ss)
     ss->pctx.session = &ss->slots;
 }
 
-/* Phases that may not suspend: WR_AGAIN there is a plugin error. */
-static int wr_srv_run_now(wr_ctx_t *ctx, int phase)
-{
-    int v = wr_plugins_run(ctx, phase, NULL);
-
-    if (v == WR_AGAIN) {
-        wr_plugins_cancel(ctx);
-        wr_log_warn("plugins: WR_AGAIN is not allowed in this phase");
-        ctx->reject_status = 500;
-        snprintf(ctx->reject_reason, sizeof(ctx->reject_reason), "plugin error");
-        v = WR_REJECT;
-    }
-    return v;
-}
-
 const wr_plugins_t *wr_server_plugins(void)
 {
     return wr_srv.plugins;
@@ -676,107 +662,87 @@ int wr_server_tunnel_info(uint64_t sid, int tunnel, wr_server_tinfo_t *out)
 /* --- public connections ------------------------------------------------ */
 
 /* A public TCP connection, as plugins see it (stream_open, log,
- * stream_close). */
+ * stream_close); there is none when no plugin is loaded. */
 typedef struct {
     wr_srv_session_t *ss;
-    size_t tunnel;
+    wr_prec_t *pr;
     char peer[64], ip[64];
-    uint64_t t0_us, wall0_us, dur_us;
-    uint64_t bytes_in, bytes_out;
-    unsigned status;
-    char error[160];
-    uint32_t stream_id;
-    wr_pslots_t slots;
 } wr_srv_conn_t;
 
-static const char *wr_srv_conn_str(void *host, int key, int i)
+static void wr_srv_conn_ctx(wr_srv_conn_t *c, uint32_t stream_id)
 {
-    wr_srv_conn_t *c = host;
-    const wr_srv_tunnel_t *t = &c->ss->tunnels[c->tunnel];
-
-    switch (key) {
-    case WR_KEY_PEER:
-        return c->peer;
-    case WR_KEY_CLIENT_IP:
-        return c->ip;
-    case WR_KEY_TOKEN_ID:
-        return c->ss->token_id[0] ? c->ss->token_id : NULL;
-    case WR_KEY_TUNNEL:
-        return t->name;
-    case WR_KEY_TUNNEL_TYPE:
-        return "tcp";
-    case WR_KEY_ERROR:
-        return c->error[0] ? c->error : NULL;
-    default:
-        return NULL;
-    }
-}
-
-static int64_t wr_srv_conn_num(void *host, int key, int i)
-{
-    wr_srv_conn_t *c = host;
-
-    switch (key) {
-    case WR_KEY_PORT:
-        return c->ss->tunnels[c->tunnel].port;
-    case WR_KEY_STATUS:
-        return c->status;
-    case WR_KEY_BYTES_IN:
-        return (int64_t)c->bytes_in;
-    case WR_KEY_BYTES_OUT:
-        return (int64_t)c->bytes_out;
-    case WR_KEY_START_TIME_US:
-        return (int64_t)c->wall0_us;
-    case WR_KEY_DURATION_US:
-        return (int64_t)c->dur_us;
-    default:
-        return -1;
-    }
-}
-
-static const wr_phost_ops_t wr_srv_conn_ops = {wr_srv_conn_str, wr_srv_conn_num, NULL};
-
-static void wr_srv_conn_ctx(wr_srv_conn_t *c, wr_ctx_t *ctx)
-{
-    wr_ctx_init(ctx, wr_srv.plugins, &wr_srv_conn_ops, c, wr_worker_id(c->ss->w));
-    ctx->session_id = c->ss->id;
-    ctx->stream_id = c->stream_id;
-    ctx->session = &c->ss->slots;
-    ctx->stream = &c->slots;
+    wr_prec_ctx(c->pr, c->ss->id, stream_id, &c->ss->slots);
 }
 
 /* The connection is over: log and stream_close, then free. */
-static void wr_srv_conn_end(wr_srv_conn_t *c)
+static void wr_srv_conn_end(wr_srv_conn_t *c, unsigned status, const char *why)
 {
-    wr_ctx_t ctx;
-
-    wr_srv_conn_ctx(c, &ctx);
-    c->dur_us = wr_papi_now_us() - c->t0_us;
-    wr_plugins_notify(&ctx, WR_PHASE_LOG);
-    wr_plugins_notify(&ctx, WR_PHASE_STREAM_CLOSE);
-    wr_pslots_end(&c->slots);
+    c->pr->status = status;
+    wr_prec_error(c->pr, why);
+    wr_prec_end(c->pr); /* with the ctx of its last phase */
+    wr_prec_free(c->pr);
     free(c);
 }
 
 static void wr_srv_pipe_done(wr_pipe_t *p, const char *reason, const wr_pipe_stats_t *st, void *arg)
 {
-    wr_srv_conn_t *c = arg;
-    wr_srv_session_t *ss = c->ss;
-
-    c->bytes_in = st->bytes_in;
-    c->bytes_out = st->bytes_out;
-    if (st->reset == WR_RST_CONNECT)
-        c->status = 502;
-    else if (st->reset == WR_RST_TIMEOUT)
-        c->status = 504;
-    if (reason != NULL)
-        snprintf(c->error, sizeof(c->error), "%s", reason);
-    wr_srv_conn_end(c);
+    wr_srv_session_t *ss = arg;
 
     wr_log_debug("session %llu: connection done (%s): %llu bytes in, %llu out",
                  (unsigned long long)ss->id, reason ? reason : "closed",
                  (unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out);
     ss->pipes--;
+}
+
+static void wr_srv_conn_done(wr_pipe_t *p, const char *reason, const wr_pipe_stats_t *st, void *arg)
+{
+    wr_srv_conn_t *c = arg;
+
+    wr_srv_pipe_done(p, reason, st, c->ss);
+    c->pr->bytes_in = st->bytes_in;
+    c->pr->bytes_out = st->bytes_out;
+    wr_srv_conn_end(c,
+                    st->reset == WR_RST_CONNECT   ? 502
+                    : st->reset == WR_RST_TIMEOUT ? 504
+                                                  : 0,
+                    reason);
+}
+
+/* With plugins: the record of a new connection, and its stream_open.
+ * NULL with *refused set when a plugin refused it; NULL alone when no
+ * plugin is loaded (or out of memory). */
+static wr_srv_conn_t *wr_srv_conn_new(wr_srv_session_t *ss, wr_srv_tunnel_t *t, const char *name,
+                                      int *refused)
+{
+    wr_srv_conn_t *c;
+
+    *refused = 0;
+    if (wr_plugins_count(wr_srv.plugins) == 0 || (c = calloc(1, sizeof(*c))) == NULL)
+        return NULL;
+    c->pr = wr_prec_new(wr_srv.plugins, wr_worker_id(ss->w));
+    if (c->pr == NULL) {
+        free(c);
+        return NULL;
+    }
+    c->ss = ss;
+    snprintf(c->peer, sizeof(c->peer), "%s", name);
+    wr_peer_ip(name, c->ip, sizeof(c->ip));
+    wr_prec_begin(c->pr, NULL);
+    c->pr->peer = c->peer;
+    c->pr->client_ip = c->ip;
+    c->pr->type = "tcp";
+    c->pr->port = t->port;
+    snprintf(c->pr->tunnel, sizeof(c->pr->tunnel), "%s", t->name);
+    snprintf(c->pr->token_id, sizeof(c->pr->token_id), "%s", ss->token_id);
+    wr_srv_conn_ctx(c, 0);
+    if (wr_plugins_run(&c->pr->ctx, WR_PHASE_STREAM_OPEN, NULL) == WR_REJECT) {
+        wr_log_info("tunnel %s: connection from %s refused by a plugin: %s", t->name, name,
+                    c->pr->ctx.reject_reason);
+        wr_srv_conn_end(c, (unsigned)c->pr->ctx.reject_status, c->pr->ctx.reject_reason);
+        *refused = 1;
+        return NULL;
+    }
+    return c;
 }
 
 /* A stream to tunnel t for a public connection from peer, OPEN written. */
@@ -839,6 +805,7 @@ static void wr_srv_public_accept(evutil_socket_t lfd, short what, void *arg)
         struct bufferevent *bev;
         wr_mux_stream_t *s;
         wr_srv_conn_t *c;
+        int refused;
         int fd = accept4(lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd == -1) {
@@ -849,55 +816,43 @@ static void wr_srv_public_accept(evutil_socket_t lfd, short what, void *arg)
         memcpy(&peer.ss, &sa, len);
         peer.len = len;
         wr_addr_format(&peer, name, sizeof(name));
-        c = calloc(1, sizeof(*c));
-        if (c == NULL) {
+        c = wr_srv_conn_new(ss, t, name, &refused);
+        if (refused) {
+            /* Refused before anything reached the client: a reset. */
+            struct linger lg = {1, 0};
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
             close(fd);
             continue;
-        }
-        c->ss = ss;
-        c->tunnel = (size_t)(t - ss->tunnels);
-        c->t0_us = wr_papi_now_us();
-        c->wall0_us = wr_papi_time_us();
-        snprintf(c->peer, sizeof(c->peer), "%s", name);
-        wr_peer_ip(name, c->ip, sizeof(c->ip));
-        if (wr_plugins_has(wr_srv.plugins, WR_PHASE_STREAM_OPEN)) {
-            wr_ctx_t ctx;
-            wr_srv_conn_ctx(c, &ctx);
-            if (wr_srv_run_now(&ctx, WR_PHASE_STREAM_OPEN) == WR_REJECT) {
-                /* Refused before anything reached the client: a reset. */
-                struct linger lg = {1, 0};
-                wr_log_info("tunnel %s: connection from %s refused by a plugin: %s", t->name, name,
-                            ctx.reject_reason);
-                setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-                close(fd);
-                c->status = (unsigned)ctx.reject_status;
-                snprintf(c->error, sizeof(c->error), "%s", ctx.reject_reason);
-                wr_srv_conn_end(c);
-                continue;
-            }
         }
         s = wr_srv_open(ss, t, name);
         if (s == NULL) {
             close(fd);
-            c->status = 503;
-            snprintf(c->error, sizeof(c->error), "the tunnel's client cannot take it");
-            wr_srv_conn_end(c);
+            if (c != NULL)
+                wr_srv_conn_end(c, 503, "the tunnel's client cannot take it");
             continue;
         }
-        c->stream_id = wr_mux_stream_id(s);
+        if (c != NULL)
+            wr_srv_conn_ctx(c, wr_mux_stream_id(s));
         wr_sock_tune(fd, 0);
         bev = bufferevent_socket_new(wr_worker_base(ss->w), fd, BEV_OPT_CLOSE_ON_FREE);
         if (bev == NULL) {
             close(fd);
             wr_mux_stream_reset(s, WR_RST_INTERNAL);
             wr_mux_stream_close(s);
-            wr_srv_conn_end(c);
+            if (c != NULL)
+                wr_srv_conn_end(c, 0, "out of memory");
             continue;
         }
-        if (wr_pipe_new(bev, s, NULL, wr_srv_pipe_done, c) != NULL)
+        /* A pipe is counted while it exists: its done callback uncounts
+         * it, and is never called when wr_pipe_new fails. */
+        if (c != NULL) {
+            if (wr_pipe_new(bev, s, NULL, wr_srv_conn_done, c) != NULL)
+                ss->pipes++;
+            else
+                wr_srv_conn_end(c, 0, "out of memory");
+        } else if (wr_pipe_new(bev, s, NULL, wr_srv_pipe_done, ss) != NULL) {
             ss->pipes++;
-        else
-            wr_srv_conn_end(c);
+        }
         wr_log_debug("tunnel %s: connection from %s", t->name, name);
     }
 }
@@ -1146,9 +1101,11 @@ static void wr_srv_hello_auth(wr_srv_session_t *ss, const wr_ctl_msg_t *h, int v
     ss->token = NULL;
     ss->state = WR_SS_HELLO;
     if (verdict == WR_REJECT) {
+        /* 429 and 5xx (a plugin's own failure among them) are worth a
+         * retry; anything else is a refusal the client takes as final. */
         int st = ss->pctx.reject_status;
-        wr_srv_refuse(ss, st == 429 || st == 503 ? WR_REFUSE_UNAVAILABLE : WR_REFUSE_AUTH,
-                      st == 429 || st == 503 ? 5000 : 0, "%s",
+        int later = st == 429 || st >= 500;
+        wr_srv_refuse(ss, later ? WR_REFUSE_UNAVAILABLE : WR_REFUSE_AUTH, later ? 5000 : 0, "%s",
                       ss->pctx.reject_reason[0] ? ss->pctx.reject_reason : "refused");
         return;
     }
@@ -1317,7 +1274,7 @@ static void wr_srv_start_mux(wr_srv_session_t *ss)
     if (wr_plugins_has(wr_srv.plugins, WR_PHASE_SESSION_OPEN)) {
         wr_srv_ss_ctx(ss);
         ss->p_open = 1;
-        if (wr_srv_run_now(&ss->pctx, WR_PHASE_SESSION_OPEN) == WR_REJECT) {
+        if (wr_plugins_run(&ss->pctx, WR_PHASE_SESSION_OPEN, NULL) == WR_REJECT) {
             char why[200];
             snprintf(why, sizeof(why), "refused by a plugin: %s", ss->pctx.reject_reason);
             wr_mux_close(ss->m, why);
@@ -1533,10 +1490,12 @@ static void wr_srv_on_sighup(evutil_socket_t sig, short what, void *arg)
 
 static void wr_srv_worker_plugins(wr_worker_t *w, void *arg)
 {
-    if (wr_plugins_worker_init(wr_srv.plugins, wr_worker_base(w), wr_worker_id(w),
-                               wr_workers_count(wr_srv.ws)) != 0)
-        wr_log_error("worker %d: a plugin failed to start; its hooks may misbehave",
-                     wr_worker_id(w));
+    if (wr_plugins_worker_init(wr_srv.plugins, wr_worker_base(w), wr_worker_id(w)) != 0) {
+        /* The server does not run with a plugin half started. */
+        wr_log_error("worker %d: a plugin failed to start: stopping", wr_worker_id(w));
+        __atomic_store_n(&wr_srv.failed, 1, __ATOMIC_RELAXED);
+        event_base_loopexit(wr_srv.base, NULL);
+    }
 }
 
 static void wr_srv_worker_plugins_exit(wr_worker_t *w, void *arg)
@@ -1579,18 +1538,19 @@ int wr_server_run(const wr_server_conf_t *c)
             return 1;
         }
     }
+    wr_srv.ws = wr_workers_new((int)c->rt.workers);
+    if (wr_srv.ws == NULL)
+        goto out;
     {
         wr_conf_err_t err;
         memset(&err, 0, sizeof(err));
-        wr_srv.plugins = wr_plugins_load(c->plugins, WR_SIDE_SERVER, &err);
+        wr_srv.plugins =
+            wr_plugins_load(c->plugins, WR_SIDE_SERVER, wr_workers_count(wr_srv.ws), &err);
         if (wr_srv.plugins == NULL) {
             wr_log_error("%s", err.msg[0] ? err.msg : "cannot load plugins: out of memory");
             goto out;
         }
     }
-    wr_srv.ws = wr_workers_new((int)c->rt.workers);
-    if (wr_srv.ws == NULL)
-        goto out;
     wr_srv.base = event_base_new();
     if (wr_srv.base == NULL)
         goto out;
@@ -1640,7 +1600,7 @@ int wr_server_run(const wr_server_conf_t *c)
                     wr_srv.http_port, c->http.domain ? ", subdomains of " : "",
                     c->http.domain ? c->http.domain : "");
     event_base_dispatch(wr_srv.base);
-    rc = 0;
+    rc = __atomic_load_n(&wr_srv.failed, __ATOMIC_RELAXED) ? 1 : 0;
     wr_log_info("stopped");
 
 out:
