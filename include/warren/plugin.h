@@ -117,8 +117,10 @@ enum { WR_SIDE_SERVER = 0, WR_SIDE_CLIENT = 1 };
 /*
  * What a hook can read: wr_str() for strings (NULL when the phase has no
  * such value), wr_num() for numbers (-1 when it has none). The index i
- * selects the tunnel for WR_KEY_TUNNEL_* in session_auth (0 to
- * WR_KEY_TUNNEL_COUNT - 1); it is 0 everywhere else.
+ * selects the tunnel for WR_KEY_TUNNEL*, WR_KEY_HOSTNAME, WR_KEY_SUBDOMAIN and
+ * WR_KEY_PORT in session phases (0 to WR_KEY_TUNNEL_COUNT - 1: the tunnels
+ * asked for in session_auth, the tunnels granted afterwards); it is 0
+ * everywhere else.
  */
 enum {
     /* strings */
@@ -134,7 +136,8 @@ enum {
                             (wr_set_str in session_auth) */
     WR_KEY_TUNNEL,       /* tunnel name */
     WR_KEY_TUNNEL_TYPE,  /* "tcp" or "http" */
-    WR_KEY_HOSTNAME,     /* http tunnel: the full public hostname */
+    WR_KEY_HOSTNAME,     /* http tunnel: the full public hostname; in session_auth, the
+                            exact hostname asked for (NULL when a subdomain was) */
     WR_KEY_SUBDOMAIN,    /* session_auth, http tunnel: the subdomain asked for, if any */
     WR_KEY_METHOD,       /* request phases: "GET" */
     WR_KEY_PATH,         /* request phases: the request target as received */
@@ -153,7 +156,8 @@ enum {
     WR_KEY_PORT,          /* tcp tunnel: public port */
     WR_KEY_STATUS,        /* response/log: HTTP status sent (0: none); a TCP stream
                              logs 0, or 502 when the local service could not be
-                             reached, 504 when it timed out */
+                             reached, 504 when it timed out, 503 when the client
+                             could not take it, or a plugin's rejection status */
     WR_KEY_BYTES_IN,      /* log: bytes received from the public client (body, or
                              stream payload) */
     WR_KEY_BYTES_OUT,     /* log: bytes sent to the public client */

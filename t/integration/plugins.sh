@@ -268,4 +268,33 @@ printf 'plugins:\n  - plugin: nosuch\n' >"$TMPD/no.yaml"
 "$WARREN" -t -c "$TMPD/no.yaml" >"$TMPD/no.out" 2>&1 && fail "a missing plugin was accepted"
 grep -q "no.yaml:2:.*nosuch.so" "$TMPD/no.out" || fail "missing: $(cat "$TMPD/no.out")"
 note "loader: world-writable, duplicate id, bad config and missing file refused with file:line"
+
+# --- a plugin that cannot start on a worker stops the server (exit 1)
+cat >"$TMPD/failing.c" <<'C'
+#include <warren/plugin.h>
+static int failing_init_worker(wr_ctx_t *ctx)
+{
+    return wr_num(ctx, WR_KEY_WORKER, 0) == 1 ? WR_ERROR : WR_OK;
+}
+WR_PLUGIN_DEFINE(failing, "1.0.0", .init_worker = failing_init_worker);
+C
+${CC:-cc} -std=c11 -fPIC -shared -Wl,-z,defs -I"$WR_TOP/include" -o "$TMPD/failing.so" \
+    "$TMPD/failing.c" || fail "cannot build the failing plugin"
+chmod 0755 "$TMPD/failing.so"
+cat >"$TMPD/failing.yaml" <<Y
+listen: 127.0.0.1:$(free_port)
+workers: 2
+http:
+  bind: "off"
+plugins:
+  - path: $TMPD/failing.so
+Y
+spawn "$TMPD/failing.log" "$WARREN" server -c "$TMPD/failing.yaml"
+failing=$!
+wait_exit "$failing" 10
+rc=$?
+[ $rc -eq 1 ] || fail "a failed init_worker: server exit $rc (expected 1): $(tail -3 "$TMPD/failing.log")"
+grep -q "plugin failing: init_worker failed on worker 1" "$TMPD/failing.log" ||
+    fail "no init_worker failure logged: $(tail -3 "$TMPD/failing.log")"
+note "a plugin failing init_worker on worker 1: server exit 1"
 echo "ok"
