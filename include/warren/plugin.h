@@ -58,9 +58,13 @@
  *   WR_REJECT    deny: status and reason set before with wr_reject();
  *   WR_AGAIN     suspended: the phase resumes when the plugin calls
  *                wr_resume(ctx, verdict) later, on the same worker (from a
- *                timer, say); until then the ctx stays valid. Allowed in
- *                session_auth and request_headers on the server; in
- *                other phases it counts as WR_ERROR;
+ *                timer, say); until then the ctx stays valid, unless
+ *                the request or session ends first (the client leaves, a
+ *                timeout): its slot cleanups then run and the ctx is
+ *                gone, so keep the timer in a stream (request_headers) or
+ *                session (session_auth) slot whose cleanup deletes it.
+ *                Allowed in session_auth and request_headers on the
+ *                server; in other phases it counts as WR_ERROR;
  *   WR_ERROR     the hook failed: the instance's `on_error` decides
  *                (reject, the default: as WR_REJECT with 500 "plugin error";
  *                continue: as WR_OK).
