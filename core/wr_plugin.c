@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "wr_log.h"
+#include "wr_net.h"
 #include "wr_worker.h"
 
 #define WR_PLUGINS_MAX 64 /* instances */
@@ -663,6 +664,14 @@ void wr_prec_begin(wr_prec_t *r, const wr_http_head_t *h)
         r->hdrs[WR_REQUEST] = wr_hdrs_new(h);
         r->hdrs[WR_RESPONSE] = wr_hdrs_new(NULL);
     }
+}
+
+void wr_prec_set_peer(wr_prec_t *r, const char *peer)
+{
+    snprintf(r->peer_buf, sizeof(r->peer_buf), "%s", peer);
+    wr_peer_ip(r->peer_buf, r->ip_buf, sizeof(r->ip_buf));
+    r->peer = r->peer_buf;
+    r->client_ip = r->ip_buf;
 }
 
 void wr_prec_error(wr_prec_t *r, const char *why)

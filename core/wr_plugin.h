@@ -153,6 +153,7 @@ typedef struct {
     const char *method; /* a static string */
     char *path;
     char tunnel[64], token_id[64];
+    char peer_buf[64], ip_buf[64]; /* wr_prec_set_peer */
     char error[160];
     int port;        /* tcp: the public port; -1 */
     unsigned status; /* sent to the public client (0: none) */
@@ -168,6 +169,10 @@ void wr_prec_free(wr_prec_t *r);
 /* A request begins: clocks start, method and path are kept and the header
  * sets seeded from h (NULL for a TCP connection). */
 void wr_prec_begin(wr_prec_t *r, const wr_http_head_t *h);
+
+/* Keep a copy of the peer's "ip:port" in the record, and point peer and
+ * client_ip at it (for owners that keep no copy of their own). */
+void wr_prec_set_peer(wr_prec_t *r, const char *peer);
 
 /* Why the request failed; the first reason is kept. */
 void wr_prec_error(wr_prec_t *r, const char *why);

@@ -456,6 +456,12 @@ typedef struct {
     uint32_t retry_after_ms;
     uint64_t hb_seq, hb_acked;
     wr_proxy_t *proxies[WR_CTL_MAX_TUNNELS]; /* http tunnels: their pools */
+    struct event *sighup, *sigusr1;
+    /* plugins: the session's phases and slots */
+    wr_ctx_t pctx;
+    wr_pslots_t slots;
+    uint64_t session_id; /* sessions so far, for plugins and logs */
+    int p_open;          /* session_open ran: session_close is due */
     int welcomed;
     int exit_code;
     int stopping;
@@ -468,9 +474,73 @@ typedef struct {
     struct evbuffer *head; /* stream bytes until OPEN is complete */
     struct bufferevent *bev;
     const wr_client_tunnel_conf_t *t;
+    wr_prec_t *pr; /* tcp, with plugins: the connection's record */
 } wr_cli_open_t;
 
 static void wr_cli_schedule(void);
+
+/* --- plugins ----------------------------------------------------------- */
+
+/* The session as plugins see it: the server, and the tunnels configured. */
+static const char *wr_cli_ss_str(void *host, int key, int i)
+{
+    const wr_client_tunnel_conf_t *t;
+
+    if (key == WR_KEY_PEER)
+        return wr_cli.conf->server;
+    if (i < 0 || (size_t)i >= wr_cli.conf->ntunnels)
+        return NULL;
+    t = &wr_cli.conf->tunnels[i];
+    switch (key) {
+    case WR_KEY_TUNNEL:
+        return t->name;
+    case WR_KEY_TUNNEL_TYPE:
+        return t->type == WR_CLIENT_HTTP ? "http" : "tcp";
+    case WR_KEY_HOSTNAME:
+        return t->hostname;
+    case WR_KEY_SUBDOMAIN:
+        return t->subdomain;
+    default:
+        return NULL;
+    }
+}
+
+static int64_t wr_cli_ss_num(void *host, int key, int i)
+{
+    if (key == WR_KEY_TUNNEL_COUNT)
+        return (int64_t)wr_cli.conf->ntunnels;
+    if (key == WR_KEY_PORT && i >= 0 && (size_t)i < wr_cli.conf->ntunnels &&
+        wr_cli.conf->tunnels[i].type == WR_CLIENT_TCP)
+        return wr_cli.conf->tunnels[i].remote_port;
+    return -1;
+}
+
+static const wr_phost_ops_t wr_cli_ss_ops = {wr_cli_ss_str, wr_cli_ss_num, NULL};
+
+static void wr_cli_ss_ctx(void)
+{
+    wr_ctx_init(&wr_cli.pctx, wr_cli.plugins, &wr_cli_ss_ops, NULL, 0);
+    wr_cli.pctx.session_id = wr_cli.session_id;
+    wr_cli.pctx.session = &wr_cli.slots;
+}
+
+/* Tell the HTTP proxies which session their requests belong to (0, NULL:
+ * none). */
+static void wr_cli_proxies_session(uint64_t sid, wr_pslots_t *slots)
+{
+    for (size_t i = 0; i < wr_cli.conf->ntunnels; i++)
+        if (wr_cli.proxies[i] != NULL)
+            wr_proxy_set_session(wr_cli.proxies[i], sid, slots);
+}
+
+/* A TCP connection's record ends: log and stream_close. */
+static void wr_cli_conn_end(wr_prec_t *pr, uint32_t stream_id, unsigned status, const char *why)
+{
+    pr->status = status;
+    wr_prec_error(pr, why);
+    wr_prec_ctx(pr, wr_cli.session_id, stream_id, &wr_cli.slots);
+    wr_prec_free(pr);
+}
 
 static void wr_cli_session_end(const char *why)
 {
@@ -489,6 +559,14 @@ static void wr_cli_session_end(const char *why)
         wr_cli.bev = NULL;
     }
     evbuffer_drain(wr_cli.ctlbuf, evbuffer_get_length(wr_cli.ctlbuf));
+    /* After the streams' own close phases. */
+    wr_cli_proxies_session(0, NULL);
+    if (wr_cli.p_open) {
+        wr_cli.p_open = 0;
+        wr_cli_ss_ctx();
+        wr_plugins_notify(&wr_cli.pctx, WR_PHASE_SESSION_CLOSE);
+    }
+    wr_pslots_end(&wr_cli.slots);
     if (why != NULL)
         wr_log_warn("disconnected from %s: %s", wr_cli.conf->server, why);
     wr_cli.welcomed = 0;
@@ -498,12 +576,23 @@ static void wr_cli_session_end(const char *why)
 
 static void wr_cli_pipe_done(wr_pipe_t *p, const char *reason, const wr_pipe_stats_t *st, void *arg)
 {
+    wr_prec_t *pr = arg;
+
     wr_log_debug("connection done (%s): %llu bytes in, %llu out", reason ? reason : "closed",
                  (unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out);
+    if (pr != NULL) {
+        /* Seen from the public client: what it sent reached the service. */
+        pr->bytes_in = st->bytes_out;
+        pr->bytes_out = st->bytes_in;
+        wr_cli_conn_end(pr, pr->ctx.stream_id, 0, reason);
+    }
 }
 
-static void wr_cli_open_free(wr_cli_open_t *o)
+/* why NULL: the record was handed on (or there is none). */
+static void wr_cli_open_free(wr_cli_open_t *o, unsigned status, const char *why)
 {
+    if (o->pr != NULL)
+        wr_cli_conn_end(o->pr, wr_mux_stream_id(o->s), status, why);
     if (o->head)
         evbuffer_free(o->head);
     free(o);
@@ -515,10 +604,13 @@ static void wr_cli_local_event(struct bufferevent *bev, short what, void *arg)
 
     if (what & BEV_EVENT_CONNECTED) {
         /* Bytes that followed OPEN on the stream go first to the service. */
+        wr_prec_t *pr = o->pr;
         bufferevent_write_buffer(bev, o->head);
         bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-        wr_pipe_new(bev, o->s, NULL, wr_cli_pipe_done, NULL);
-        wr_cli_open_free(o);
+        o->pr = NULL; /* the pipe's now */
+        if (wr_pipe_new(bev, o->s, NULL, wr_cli_pipe_done, pr) == NULL && pr != NULL)
+            wr_cli_conn_end(pr, 0, 0, "out of memory");
+        wr_cli_open_free(o, 0, NULL);
         return;
     }
     wr_log_warn("tunnel %s: cannot connect to %s: %s", o->t->name, o->t->local,
@@ -526,7 +618,7 @@ static void wr_cli_local_event(struct bufferevent *bev, short what, void *arg)
     bufferevent_free(bev);
     wr_mux_stream_reset(o->s, WR_RST_CONNECT);
     wr_mux_stream_close(o->s);
-    wr_cli_open_free(o);
+    wr_cli_open_free(o, 502, "the local service refused the connection");
 }
 
 static void wr_cli_open_event(wr_mux_stream_t *s, int ev, void *arg)
@@ -536,7 +628,7 @@ static void wr_cli_open_event(wr_mux_stream_t *s, int ev, void *arg)
     if (o->bev)
         bufferevent_free(o->bev);
     wr_mux_stream_close(s);
-    wr_cli_open_free(o);
+    wr_cli_open_free(o, 0, "the server closed the stream");
 }
 
 /* The first bytes of a stream the server opened: the OPEN message. */
@@ -578,8 +670,26 @@ static void wr_cli_open_read(wr_mux_stream_t *s, void *arg)
         /* The proxy takes the stream over, with what followed OPEN. */
         wr_proxy_serve(px, s, o->head, msg->peer);
         free(msg);
-        wr_cli_open_free(o);
+        wr_cli_open_free(o, 0, NULL);
         return;
+    }
+    o->pr = wr_prec_new(wr_cli.plugins, 0);
+    if (o->pr != NULL) {
+        wr_prec_begin(o->pr, NULL);
+        wr_prec_set_peer(o->pr, msg->peer);
+        o->pr->type = "tcp";
+        o->pr->port = (int)o->t->remote_port;
+        snprintf(o->pr->tunnel, sizeof(o->pr->tunnel), "%s", o->t->name);
+        wr_prec_ctx(o->pr, wr_cli.session_id, wr_mux_stream_id(s), &wr_cli.slots);
+        if (wr_plugins_run(&o->pr->ctx, WR_PHASE_STREAM_OPEN, NULL) == WR_REJECT) {
+            wr_log_info("tunnel %s: connection from %s refused by a plugin: %s", o->t->name,
+                        msg->peer, o->pr->ctx.reject_reason);
+            free(msg);
+            wr_mux_stream_reset(s, WR_RST_REFUSED);
+            wr_mux_stream_close(s);
+            wr_cli_open_free(o, (unsigned)o->pr->ctx.reject_status, o->pr->ctx.reject_reason);
+            return;
+        }
     }
     if (wr_addr_parse(o->t->local, &a, why, sizeof(why)) != 0) {
         wr_log_warn("tunnel %s: local address: %s", o->t->name, why);
@@ -599,7 +709,7 @@ static void wr_cli_open_read(wr_mux_stream_t *s, void *arg)
         o->bev = NULL;
         wr_mux_stream_reset(s, WR_RST_CONNECT);
         wr_mux_stream_close(s);
-        wr_cli_open_free(o);
+        wr_cli_open_free(o, 502, "the local service refused the connection");
         return;
     }
     wr_sock_tune(bufferevent_getfd(o->bev), 0); /* no Nagle toward the service */
@@ -609,7 +719,7 @@ refuse:
     free(msg);
     wr_mux_stream_reset(s, WR_RST_REFUSED);
     wr_mux_stream_close(s);
-    wr_cli_open_free(o);
+    wr_cli_open_free(o, 502, "the tunnel's local address is invalid");
 }
 
 static int wr_cli_accept(wr_mux_t *m, wr_mux_stream_t *s, void *arg)
@@ -680,6 +790,19 @@ static void wr_cli_welcome(const wr_ctl_msg_t *msg)
         tv.tv_usec = (suseconds_t)(msg->heartbeat_ms % 1000) * 1000;
     }
     event_add(wr_cli.heartbeat, &tv);
+    wr_cli.session_id++;
+    wr_cli_proxies_session(wr_cli.session_id, &wr_cli.slots);
+    if (wr_plugins_has(wr_cli.plugins, WR_PHASE_SESSION_OPEN) ||
+        wr_plugins_has(wr_cli.plugins, WR_PHASE_SESSION_CLOSE)) {
+        wr_cli.p_open = 1;
+        wr_cli_ss_ctx();
+        if (wr_plugins_run(&wr_cli.pctx, WR_PHASE_SESSION_OPEN, NULL) == WR_REJECT) {
+            char why[200];
+            snprintf(why, sizeof(why), "refused by a plugin: %s", wr_cli.pctx.reject_reason);
+            /* From the loop, not from inside the control stream's read. */
+            wr_mux_close(wr_cli.m, why);
+        }
+    }
 }
 
 static void wr_cli_ctl_read(wr_mux_stream_t *s, void *arg)
@@ -855,6 +978,13 @@ static void wr_cli_schedule(void)
     event_add(wr_cli.retry, &tv);
 }
 
+static void wr_cli_on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    if (wr_log_reopen() != 0)
+        wr_log_warn("signal %d: cannot reopen the log: %s", (int)sig, strerror(errno));
+    wr_plugins_reopen(); /* plugins with files of their own reopen them */
+}
+
 static void wr_cli_on_signal(evutil_socket_t sig, short what, void *arg)
 {
     wr_log_info("signal %d: stopping", (int)sig);
@@ -923,6 +1053,8 @@ int wr_client_run(wr_client_conf_t *c)
     wr_cli.heartbeat = event_new(wr_cli.base, -1, EV_PERSIST, wr_cli_heartbeat, NULL);
     wr_cli.sigint = evsignal_new(wr_cli.base, SIGINT, wr_cli_on_signal, NULL);
     wr_cli.sigterm = evsignal_new(wr_cli.base, SIGTERM, wr_cli_on_signal, NULL);
+    wr_cli.sighup = evsignal_new(wr_cli.base, SIGHUP, wr_cli_on_sighup, NULL);
+    wr_cli.sigusr1 = evsignal_new(wr_cli.base, SIGUSR1, wr_cli_on_sighup, NULL);
     for (size_t i = 0; i < c->ntunnels && wr_cli.base; i++) {
         const wr_client_tunnel_conf_t *t = &c->tunnels[i];
         if (t->type == WR_CLIENT_HTTP &&
@@ -933,8 +1065,9 @@ int wr_client_run(wr_client_conf_t *c)
             wr_proxy_set_plugins(wr_cli.proxies[i], wr_cli.plugins);
     }
     if (wr_cli.base && wr_cli.ctlbuf && wr_cli.retry && wr_cli.heartbeat && wr_cli.sigint &&
-        wr_cli.sigterm && wr_cli.exit_code == 0 && event_add(wr_cli.sigint, NULL) == 0 &&
-        event_add(wr_cli.sigterm, NULL) == 0) {
+        wr_cli.sigterm && wr_cli.sighup && wr_cli.sigusr1 && wr_cli.exit_code == 0 &&
+        event_add(wr_cli.sigint, NULL) == 0 && event_add(wr_cli.sigterm, NULL) == 0 &&
+        event_add(wr_cli.sighup, NULL) == 0 && event_add(wr_cli.sigusr1, NULL) == 0) {
         wr_log_info("warren client: server %s%s, %zu tunnel(s)", c->server,
                     wr_cli.tls ? " (TLS 1.3)" : "", c->ntunnels);
         event_active(wr_cli.retry, EV_TIMEOUT, 0);
@@ -955,6 +1088,10 @@ int wr_client_run(wr_client_conf_t *c)
         event_free(wr_cli.sigint);
     if (wr_cli.sigterm)
         event_free(wr_cli.sigterm);
+    if (wr_cli.sighup)
+        event_free(wr_cli.sighup);
+    if (wr_cli.sigusr1)
+        event_free(wr_cli.sigusr1);
     if (wr_cli.ctlbuf)
         evbuffer_free(wr_cli.ctlbuf);
     if (wr_cli.base)

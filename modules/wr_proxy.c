@@ -74,6 +74,8 @@ struct wr_proxy {
     wr_preq_t *reqs;
     wr_proxy_stats_t stats;
     const wr_plugins_t *ps; /* NULL: no plugins */
+    uint64_t sid;           /* the client's session, for plugins */
+    wr_pslots_t *sslots;
 };
 
 void wr_proxy_set_plugins(wr_proxy_t *p, const wr_plugins_t *ps)
@@ -81,11 +83,17 @@ void wr_proxy_set_plugins(wr_proxy_t *p, const wr_plugins_t *ps)
     p->ps = wr_plugins_count(ps) > 0 ? ps : NULL;
 }
 
+void wr_proxy_set_session(wr_proxy_t *p, uint64_t sid, wr_pslots_t *slots)
+{
+    p->sid = sid;
+    p->sslots = slots;
+}
+
 /* --- plugins (client side) ---------------------------------------------- */
 
 static void wr_preq_ctx(wr_preq_t *r)
 {
-    wr_prec_ctx(r->pr, 0, r->s != NULL ? wr_mux_stream_id(r->s) : 0, NULL);
+    wr_prec_ctx(r->pr, r->p->sid, r->s != NULL ? wr_mux_stream_id(r->s) : 0, r->p->sslots);
 }
 
 /* Answer the public client from here, on the stream (a plugin refused). */

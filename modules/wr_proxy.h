@@ -55,6 +55,11 @@ wr_proxy_t *wr_proxy_new(struct event_base *base, const char *tunnel, const char
 struct wr_plugins;
 void wr_proxy_set_plugins(wr_proxy_t *p, const struct wr_plugins *ps);
 
+/* The session the proxy's requests belong to, for plugins (its id and
+ * slots); 0 and NULL between sessions. */
+struct wr_pslots_s;
+void wr_proxy_set_session(wr_proxy_t *p, uint64_t sid, struct wr_pslots_s *slots);
+
 /* Close every connection and request, and free. */
 void wr_proxy_free(wr_proxy_t *p);
 

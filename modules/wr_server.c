@@ -666,7 +666,6 @@ int wr_server_tunnel_info(uint64_t sid, int tunnel, wr_server_tinfo_t *out)
 typedef struct {
     wr_srv_session_t *ss;
     wr_prec_t *pr;
-    char peer[64], ip[64];
 } wr_srv_conn_t;
 
 static void wr_srv_conn_ctx(wr_srv_conn_t *c, uint32_t stream_id)
@@ -725,11 +724,8 @@ static wr_srv_conn_t *wr_srv_conn_new(wr_srv_session_t *ss, wr_srv_tunnel_t *t, 
         return NULL;
     }
     c->ss = ss;
-    snprintf(c->peer, sizeof(c->peer), "%s", name);
-    wr_peer_ip(name, c->ip, sizeof(c->ip));
     wr_prec_begin(c->pr, NULL);
-    c->pr->peer = c->peer;
-    c->pr->client_ip = c->ip;
+    wr_prec_set_peer(c->pr, name);
     c->pr->type = "tcp";
     c->pr->port = t->port;
     snprintf(c->pr->tunnel, sizeof(c->pr->tunnel), "%s", t->name);

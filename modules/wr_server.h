@@ -29,13 +29,13 @@ typedef struct {
     uint8_t tokens[WR_SERVER_MAX_TOKENS][32]; /* SHA-256 of each accepted token */
     size_t ntokens;
     const char *tls_cert, *tls_key, *tls_ca;
-    uint32_t handshake_ms;  /* HELLO must come within this */
-    uint32_t heartbeat_ms;  /* told to clients */
-    uint32_t drain_ms;      /* SIGTERM: how long open streams may finish */
-    wr_ingress_conf_t http; /* the http: map: HTTP ingress */
+    uint32_t handshake_ms;         /* HELLO must come within this */
+    uint32_t heartbeat_ms;         /* told to clients */
+    uint32_t drain_ms;             /* SIGTERM: how long open streams may finish */
+    wr_ingress_conf_t http;        /* the http: map: HTTP ingress */
     const wr_conf_node_t *plugins; /* the plugins: list, loaded by wr_server_run */
-    wr_cfg_t rt;            /* workers, log, mux */
-    wr_argv_t args;         /* the command line with WARREN_* options */
+    wr_cfg_t rt;                   /* workers, log, mux */
+    wr_argv_t args;                /* the command line with WARREN_* options */
 } wr_server_conf_t;
 
 /* Defaults: listen 0.0.0.0:7835, tcp_bind 0.0.0.0, ports 20000-20099, no

@@ -77,8 +77,19 @@ grep -q "plugin hello: hello 1.0.0 loaded from $DEST$plugindir/hello.so" "$TMPD/
 spawn "$TMPD/client.log" "$WARREN" client --server "127.0.0.1:$cport" --token abi-token \
     --local-addr "127.0.0.1:$sport" --subdomain app
 wait_log "$TMPD/client.log" "^tunnel " 10 || fail "client: $(tail -3 "$TMPD/client.log")"
-spawn "$TMPD/client2.log" "$WARREN" client --server "127.0.0.1:$cport" --token abi-token \
-    --local-addr "127.0.0.1:$sport" --remote-port "$tport"
+# The TCP tunnel's client runs the plugin too, on its side of the tunnel.
+cat >"$TMPD/client.yaml" <<EOF
+server: 127.0.0.1:$cport
+token: abi-token
+log:
+  level: debug
+tunnels:
+  - {name: raw, type: tcp, local: 127.0.0.1:$sport, remote_port: $tport}
+plugins:
+  - plugin: hello
+EOF
+spawn "$TMPD/client2.log" "$DEST$prefix/bin/warren" client -c "$TMPD/client.yaml"
+client2=$!
 wait_log "$TMPD/client2.log" "^tunnel " 10 || fail "client 2: $(tail -3 "$TMPD/client2.log")"
 
 # request_headers + response_headers: headers both ways.
@@ -96,8 +107,18 @@ curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$tport/" || fail "tcp tunnel
 wait_log "$TMPD/server.log" "plugin hello.*tcp connection from .* closed" 3 || fail "no stream_close"
 grep -q "plugin hello.*tcp connection from .* to tunnel" "$TMPD/server.log" || fail "no stream_open"
 grep -q "plugin hello.*session 1 opened" "$TMPD/server.log" || fail "no session_open"
+# The client's side of the same: its session and the TCP connection.
+wait_log "$TMPD/client2.log" "plugin hello \[s1 st[0-9]*\]: tcp connection from .* closed" 3 ||
+    fail "client: no stream_close: $(grep plugin "$TMPD/client2.log")"
+grep -q "plugin hello \[s1 st[0-9]*\]: tcp connection from .* to tunnel raw" "$TMPD/client2.log" ||
+    fail "client: no stream_open"
+grep -q "plugin hello \[s1\]: session 1 opened, from 127.0.0.1:$cport" "$TMPD/client2.log" ||
+    fail "client: no session_open: $(grep plugin "$TMPD/client2.log")"
+kill "$client2"
+wait_exit "$client2" 10 || fail "client 2 did not exit cleanly"
+grep -q "plugin hello \[s1\]: session closed" "$TMPD/client2.log" || fail "client: no session_close"
 kill "$server"
 wait_exit "$server" 10 || fail "server did not exit cleanly"
 grep -q "plugin hello.*session closed" "$TMPD/server.log" || fail "no session_close"
-note "third-party plugin ran at session_open/close, stream_open/close, request/response_headers, log"
+note "third-party plugin ran at session_open/close, stream_open/close, request/response_headers, log (server); session and TCP phases (client)"
 echo "ok"

@@ -233,6 +233,9 @@ st = [(d["tunnel"], d["status"]) for d in lines]
 assert st.count(("flaky", 500)) == 3 and st.count(("flaky", 200)) == 2, st
 assert st.count(("app", 200)) == 1 and ("app", 401) not in st and ("api", 403) not in st, st
 assert all(d["status"] != 429 and d["status"] != 503 for d in lines), st
+tcp = [d for d in lines if d.get("type") == "tcp"]
+assert len(tcp) == 1 and tcp[0]["tunnel"] == "raw" and tcp[0]["bytes_out"] > 0, tcp
+assert tcp[0]["status"] == 0 and tcp[0]["client"] == "127.0.0.1", tcp
 print("client access_log: %d json lines" % len(lines))
 PY
 
