@@ -554,6 +554,17 @@ void wr_pslots_end(wr_pslots_t *s)
     s->cleanup = NULL;
 }
 
+char *wr_memdup_str(const void *p, size_t n)
+{
+    char *s = malloc(n + 1);
+
+    if (s != NULL) {
+        memcpy(s, p, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
 /* ---- request records ---------------------------------------------------- */
 
 static const char *wr_prec_str(void *host, int key, int i)
@@ -660,7 +671,7 @@ void wr_prec_begin(wr_prec_t *r, const wr_http_head_t *h)
     r->method = NULL;
     if (h != NULL) {
         r->method = h->method_name;
-        r->path = strndup(h->url, h->url_len);
+        r->path = wr_memdup_str(h->url, h->url_len);
         r->hdrs[WR_REQUEST] = wr_hdrs_new(h);
         r->hdrs[WR_RESPONSE] = wr_hdrs_new(NULL);
     }
@@ -753,8 +764,8 @@ static int wr_hdrs_push(wr_hdrs_t *h, const char *name, size_t nlen, const char 
         h->v = nv;
         h->cap = cap;
     }
-    n = strndup(name, nlen);
-    v = strndup(value, vlen);
+    n = wr_memdup_str(name, nlen);
+    v = wr_memdup_str(value, vlen);
     if (n == NULL || v == NULL) {
         free(n);
         free(v);

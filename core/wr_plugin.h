@@ -131,6 +131,11 @@ void wr_plugins_cancel(wr_ctx_t *ctx);
  * log): every hook, in its phase's order. */
 void wr_plugins_notify(wr_ctx_t *ctx, int phase);
 
+/* A NUL-terminated copy of the n bytes at p, which need not be a string
+ * (a field of a parsed head, a token): strndup() would treat them as one
+ * and may look past them. NULL when out of memory. */
+char *wr_memdup_str(const void *p, size_t n);
+
 /* ---- request records ---------------------------------------------------- */
 
 /*

@@ -1072,7 +1072,7 @@ static void wr_srv_hello(wr_srv_session_t *ss, const wr_ctl_msg_t *h)
     }
     /* Plugins see the HELLO (and may take their time: WR_AGAIN). */
     ss->hello = malloc(sizeof(*ss->hello));
-    ss->token = strndup((const char *)h->token, h->token_len);
+    ss->token = wr_memdup_str(h->token, h->token_len);
     if (ss->hello == NULL || ss->token == NULL) {
         wr_srv_refuse(ss, WR_REFUSE_UNAVAILABLE, 1000, "out of memory");
         return;
