@@ -5,10 +5,16 @@
 # wrk against a private nginx serving two static files (1 KiB and 100 KiB),
 # reached two ways, all on 127.0.0.1:
 #
-#   direct: wrk -> nginx;
-#   plain:  wrk -> warren server (HTTP ingress, routed by Host
-#           app.bench.test) -> mux stream on the client's control connection
-#           (no TLS) -> warren client -> its keep-alive pool -> nginx.
+#   direct:  wrk -> nginx;
+#   plain:   wrk -> warren server (HTTP ingress, routed by Host
+#            app.bench.test) -> mux stream on the client's control connection
+#            (no TLS) -> warren client -> its keep-alive pool -> nginx;
+#   plugins: the same through a second server and client whose server loads
+#            the four shipped plugins (auth with a token list and a deny
+#            list checked on every request, ratelimit by client IP with a
+#            limit no run reaches, access_log writing combined lines to a
+#            file, circuit_breaker): what the plugins cost. Skipped when
+#            plugins/*.so are not built.
 #
 # wrk keeps its connections alive: -t2 -c32 -dSECONDS --latency, the same
 # Host header on both paths (nginx has one server and ignores it). For each
@@ -54,6 +60,10 @@ fi
 RUNS=${BENCH_RUNS:-$RUNS}
 WORKLOADS="1k 100k"
 PATHS="direct plain"
+for p_ in auth ratelimit access_log circuit_breaker; do
+    [ -f "plugins/$p_.so" ] || NOPLUGINS="plugins/$p_.so is not built (make)"
+done
+[ -n "${NOPLUGINS:-}" ] || PATHS="$PATHS plugins"
 
 log() { echo "bench/http.sh: $*" >&2; }
 
@@ -245,11 +255,13 @@ EOF
 cp "$WARREN" "$TMP/warren"
 WBIN=$TMP/warren
 
+# start_tunnel [SERVER ARGS...]: a server and a client; sets SPID, CPID,
+# HPORT and WORKERS, logs in $TMP/server.log, client.out, client.err.
 start_tunnel() {
     : >"$TMP/server.log"
     : >"$TMP/client.out"
     : >"$TMP/client.err"
-    "$WBIN" server --bind "$HOST:0" --http-bind "$HOST:0" --domain "$DOMAIN" \
+    "$WBIN" server "$@" --bind "$HOST:0" --http-bind "$HOST:0" --domain "$DOMAIN" \
         --tcp-bind "$HOST" --token "$TOKEN" >"$TMP/server.log" 2>&1 &
     SPID=$!
     PIDS="$PIDS $SPID"
@@ -281,11 +293,59 @@ start_tunnel() {
     fi
 }
 
-tunnel_alive() { is_live "$SPID" && is_live "$CPID"; }
-gone() { # which warren process is gone
-    if ! is_live "$SPID" && ! is_live "$CPID"; then echo "the warren server and client are gone"
-    elif ! is_live "$SPID"; then echo "the warren server (pid $SPID) is gone"
-    else echo "the warren client (pid $CPID) is gone"; fi
+# The plugins path: the same pair, its server loading the four plugins.
+start_plugins_tunnel() {
+    cat >"$TMP/plugins.yaml" <<EOF
+plugins:
+  - plugin: auth
+    config:
+      tokens:
+        - id: bench
+          sha256: $(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
+          subdomains: [$SUB]
+      protect:
+        - hostname: $VHOST
+          deny: [10.0.0.0/8, "fd00::/8"]
+  - plugin: ratelimit
+    config:
+      rate: 1000000
+      burst: 1000000
+      key: ip
+  - plugin: access_log
+    config:
+      path: $TMP/access.log
+      format: combined
+  - plugin: circuit_breaker
+EOF
+    for f_ in server.log client.out client.err; do
+        [ ! -f "$TMP/$f_" ] || mv "$TMP/$f_" "$TMP/plain.$f_"
+    done
+    PLAIN_SPID=$SPID PLAIN_CPID=$CPID PLAIN_HPORT=$HPORT
+    WARREN_PLUGIN_DIR=$(pwd)/plugins
+    export WARREN_PLUGIN_DIR
+    start_tunnel -c "$TMP/plugins.yaml" || return 1
+    PLUG_SPID=$SPID PLUG_CPID=$CPID PLUG_HPORT=$HPORT
+    for f_ in server.log client.out client.err; do mv "$TMP/$f_" "$TMP/plugins.$f_"; done
+    for f_ in server.log client.out client.err; do mv "$TMP/plain.$f_" "$TMP/$f_"; done
+    SPID=$PLAIN_SPID CPID=$PLAIN_CPID HPORT=$PLAIN_HPORT
+}
+
+# pids PATH: "server client" of the path's warren pair.
+pids() {
+    case $1 in
+    plugins) echo "$PLUG_SPID $PLUG_CPID" ;;
+    *) echo "$SPID $CPID" ;;
+    esac
+}
+tunnel_alive() { # PATH
+    set -- $(pids "${1:-plain}")
+    is_live "$1" && is_live "$2"
+}
+gone() { # PATH: which warren process is gone
+    set -- $(pids "${1:-plain}")
+    if ! is_live "$1" && ! is_live "$2"; then echo "the warren server and client are gone"
+    elif ! is_live "$1"; then echo "the warren server (pid $1) is gone"
+    else echo "the warren client (pid $2) is gone"; fi
 }
 
 # --- the runs ---------------------------------------------------------------
@@ -297,6 +357,7 @@ url() { # path workload
     case $1 in
     direct) echo "http://$HOST:$NPORT/$2.bin" ;;
     plain) echo "http://$HOST:$HPORT/$2.bin" ;;
+    plugins) echo "http://$HOST:$PLUG_HPORT/$2.bin" ;;
     esac
 }
 
@@ -314,15 +375,16 @@ to_ms() {
 wrk_run() {
     out_=$TMP/wrk.$2.$1.$3
     res_=$TMP/res/$2.$1
-    if [ "$1" = plain ] && ! tunnel_alive; then
+    if [ "$1" != direct ] && ! tunnel_alive "$1"; then
         echo "FAIL - - - - -" >>"$res_"
-        echo "round $3: not run: $(gone)" >>"$res_.err"
+        echo "round $3: not run: $(gone "$1")" >>"$res_.err"
         FAILED=1
-        log "FAILED: $2 $1 round $3: not run: $(gone)"
+        log "FAILED: $2 $1 round $3: not run: $(gone "$1")"
         return 0
     fi
+    wp_pids_=$(pids "$1")
     c0_="$(cpu_ticks "$NGINX_PID") $(cpu_ticks "$NGINX_WORKER")"
-    [ "$1" = direct ] || c0_="$c0_ $(cpu_ticks "$SPID") $(cpu_ticks "$CPID")"
+    [ "$1" = direct ] || c0_="$c0_ $(cpu_ticks "${wp_pids_% *}") $(cpu_ticks "${wp_pids_#* }")"
     # In the background, so that a signal to the script stops it at once.
     if [ -n "$TIMEOUT" ]; then
         $TIMEOUT -k 5 $((SECS + 30)) wrk -t$THREADS -c$CONNS -d"${SECS}s" --latency \
@@ -337,7 +399,7 @@ wrk_run() {
     wait "$wp_" || rc_=$?
     forget "$wp_"
     c1_="$(cpu_ticks "$NGINX_PID") $(cpu_ticks "$NGINX_WORKER")"
-    [ "$1" = direct ] || c1_="$c1_ $(cpu_ticks "$SPID") $(cpu_ticks "$CPID")"
+    [ "$1" = direct ] || c1_="$c1_ $(cpu_ticks "${wp_pids_% *}") $(cpu_ticks "${wp_pids_#* }")"
 
     rps_=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$out_" | head -n 1)
     p50_=$(awk '$1 == "50%" { print $2; exit }' "$out_")
@@ -373,10 +435,10 @@ wrk_run() {
         for (i = 1; i <= n; i++) if (i > 1) printf "%s%s %.0f%%", (i > 2 ? ", " : ""), name[i], ($(i + n) - $i) / t / s * 100 }')
     msg_="$2 $1 round $3: $rps_ req/s, $mbs_ MB/s, p50 $p50_ ms, p99 $p99_ ms, ${reqs_:-?} requests, $errs_ errors; CPU $cpu_"
     [ $errs_ -eq 0 ] || msg_="$msg_ (non-2xx/3xx $4; connect $5, read $6, write $7, timeout $8)"
-    if [ "$1" = plain ] && ! tunnel_alive; then
+    if [ "$1" != direct ] && ! tunnel_alive "$1"; then
         FAILED=1
-        msg_="$msg_; DIED: $(gone)"
-        echo "round $3: died during the run: $(gone)" >>"$res_.err"
+        msg_="$msg_; DIED: $(gone "$1")"
+        echo "round $3: died during the run: $(gone "$1")" >>"$res_.err"
     fi
     log "$msg_"
 }
@@ -393,6 +455,13 @@ log "$MODE mode: $RUNS run(s) of ${SECS} s per row; wrk -t$THREADS -c$CONNS; $(w
 start_nginx || exit 2
 start_tunnel || exit 2
 log "nginx $NGINX_VERSION on $HOST:$NPORT (pid $NGINX_PID); warren server pid $SPID (HTTP ingress $HOST:$HPORT, ${WORKERS:-?} workers), client pid $CPID"
+case " $PATHS " in
+*" plugins "*)
+    start_plugins_tunnel || exit 2
+    log "with the four plugins: warren server pid $PLUG_SPID (HTTP ingress $HOST:$PLUG_HPORT), client pid $PLUG_CPID"
+    ;;
+*) log "no plugins row: $NOPLUGINS" ;;
+esac
 RSS0=$(rss)
 RSS_FIRST="- -"
 RSS_LAST="- -"
@@ -446,6 +515,7 @@ path_name() {
     case $1 in
     direct) echo "direct (wrk -> nginx)" ;;
     plain) echo "warren plain (wrk -> server ingress -> tunnel -> client -> nginx)" ;;
+    plugins) echo "warren plain + auth, ratelimit, access_log, circuit_breaker" ;;
     esac
 }
 growth() { # a b
@@ -470,6 +540,21 @@ for wl in $WORKLOADS; do
         echo "| $(wl_name "$wl") | $(path_name "$p") | $(fmt "$1" 0) | $(ratio "$1" "$drps") | $(fmt "$2" 2) | $(fmt "$3" 2) | $e |"
     done
 done
+case " $PATHS " in
+*" plugins "*)
+    echo
+    for wl in $WORKLOADS; do
+        # shellcheck disable=SC2046 # six fields
+        set -- $(pick "$TMP/res/$wl.plain")
+        prps=$1
+        # shellcheck disable=SC2046 # six fields
+        set -- $(pick "$TMP/res/$wl.plugins")
+        echo "With the four plugins, $(wl_name "$wl"): $(ratio "$1" "$prps") of plain warren's requests/s."
+    done
+    echo "access_log had written $(wc -l <"$TMP/access.log" 2>/dev/null || echo 0) line(s) by the end of the runs (it flushes every second)."
+    ;;
+*) echo; echo "No plugins row: $NOPLUGINS." ;;
+esac
 echo
 r0s=${RSS0% *} r0c=${RSS0#* }
 r1s=${RSS_FIRST% *} r1c=${RSS_FIRST#* }
