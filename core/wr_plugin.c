@@ -166,6 +166,12 @@ static int wr_plugin_open(wr_pinst_t *in, char *why, size_t len)
         snprintf(why, len, "%s: malformed descriptor", in->path);
         return -1;
     }
+    if (d->flags != 0) {
+        /* Reserved: a flag this warren does not know could mean anything. */
+        snprintf(why, len, "%s: descriptor flags 0x%x unknown to this warren", in->path,
+                 d->flags);
+        return -1;
+    }
     memset(&in->desc, 0, sizeof(in->desc));
     memcpy(&in->desc, d, size < sizeof(in->desc) ? size : sizeof(in->desc));
     in->desc.bind(&wr_api_table);
@@ -268,6 +274,12 @@ static int wr_plugins_instance(wr_plugins_t *ps, const wr_conf_node_t *item, wr_
         wr_ctx_config(&ctx, ps, (int)ps->n - 1, WR_PHASE_CONFIG);
         in->conf = in->desc.create_conf(&ctx, WR_PAPI_CFG(config));
         if (in->conf == NULL) {
+            if (wr_papi_config_err.msg[0] != '\0' && config == wr_conf_root(ps->empty)) {
+                /* No config: was given: say so, at the instance. */
+                const char *m = strstr(wr_papi_config_err.msg, ": ");
+                return wr_conf_node_error(err, item, "plugin '%s' needs a config: %s", in->id,
+                                          m != NULL ? m + 2 : wr_papi_config_err.msg);
+            }
             if (wr_papi_config_err.msg[0] != '\0') {
                 *err = wr_papi_config_err;
                 return -1;

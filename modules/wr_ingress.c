@@ -896,6 +896,10 @@ static void wr_hc_on_timer(evutil_socket_t fd, short what, void *arg)
     case WR_HC_MOVING:
         wr_hc_abort(hc, "the client does not read");
         return;
+    case WR_HC_PLUGIN:
+        hc->keep = 0;
+        wr_hc_reply(hc, 503, "a plugin did not decide on the request in time", 0);
+        return;
     default:
         if (!hc->resp_head && !hc->resp_bytes) {
             hc->keep = 0;

@@ -100,19 +100,20 @@ extern "C" {
 #define WR_ENOENT   (-2) /* no such key, header or setting */
 #define WR_EINVAL   (-3) /* not allowed here, or a bad argument */
 
-/* Phases, as wr_phase() reports them. */
+/* Phases, as wr_phase() reports them. Every value here and below is part
+ * of the ABI: new ones are appended, none is ever renumbered. */
 enum {
     WR_PHASE_CONFIG = 0, /* create_conf, init, fini (main thread) */
-    WR_PHASE_WORKER,     /* init_worker, exit_worker */
-    WR_PHASE_SESSION_OPEN,
-    WR_PHASE_SESSION_AUTH,
-    WR_PHASE_SESSION_CLOSE,
-    WR_PHASE_STREAM_OPEN,
-    WR_PHASE_STREAM_CLOSE,
-    WR_PHASE_REQUEST_HEADERS,
-    WR_PHASE_RESPONSE_HEADERS,
-    WR_PHASE_LOG,
-    WR_PHASE_TIMER /* a wr_timer_add() callback */
+    WR_PHASE_WORKER = 1, /* init_worker, exit_worker */
+    WR_PHASE_SESSION_OPEN = 2,
+    WR_PHASE_SESSION_AUTH = 3,
+    WR_PHASE_SESSION_CLOSE = 4,
+    WR_PHASE_STREAM_OPEN = 5,
+    WR_PHASE_STREAM_CLOSE = 6,
+    WR_PHASE_REQUEST_HEADERS = 7,
+    WR_PHASE_RESPONSE_HEADERS = 8,
+    WR_PHASE_LOG = 9,
+    WR_PHASE_TIMER = 10, /* a wr_timer_add() callback */
 };
 
 /* Which side runs the hook: wr_num(ctx, WR_KEY_SIDE, 0). */
@@ -128,50 +129,50 @@ enum { WR_SIDE_SERVER = 0, WR_SIDE_CLIENT = 1 };
  */
 enum {
     /* strings */
-    WR_KEY_PEER = 1,     /* "ip:port" of the remote end: session phases, the client
-                            daemon (server) or the server (client); request and
-                            stream phases, the public client */
-    WR_KEY_CLIENT_IP,    /* the IP alone of WR_KEY_PEER ("::1", "127.0.0.1") */
-    WR_KEY_TLS_IDENTITY, /* server, session phases: the subject CN of the client's
+    WR_KEY_PEER = 1,         /* "ip:port" of the remote end: session phases, the client
+                                daemon (server) or the server (client); request and
+                                stream phases, the public client */
+    WR_KEY_CLIENT_IP = 2,    /* the IP alone of WR_KEY_PEER ("::1", "127.0.0.1") */
+    WR_KEY_TLS_IDENTITY = 3, /* server, session phases: the subject CN of the client's
                             verified certificate (mTLS) */
-    WR_KEY_TOKEN,        /* session_auth: the token the client presented. Secret:
+    WR_KEY_TOKEN = 4,        /* session_auth: the token the client presented. Secret:
                             never log it */
-    WR_KEY_TOKEN_ID,     /* the name an auth plugin gave the session's token
+    WR_KEY_TOKEN_ID = 5,     /* the name an auth plugin gave the session's token
                             (wr_set_str in session_auth) */
-    WR_KEY_TUNNEL,       /* tunnel name */
-    WR_KEY_TUNNEL_TYPE,  /* "tcp" or "http" */
-    WR_KEY_HOSTNAME,     /* http tunnel: the full public hostname; in session_auth, the
+    WR_KEY_TUNNEL = 6,       /* tunnel name */
+    WR_KEY_TUNNEL_TYPE = 7,  /* "tcp" or "http" */
+    WR_KEY_HOSTNAME = 8,     /* http tunnel: the full public hostname; in session_auth, the
                             exact hostname asked for (NULL when a subdomain was) */
-    WR_KEY_SUBDOMAIN,    /* session_auth, http tunnel: the subdomain asked for, if any */
-    WR_KEY_METHOD,       /* request phases: "GET" */
-    WR_KEY_PATH,         /* request phases: the request target as received */
-    WR_KEY_HOST,         /* request phases: the Host, normalised (lower case, no port) */
-    WR_KEY_SCHEME,       /* request phases: "http" or "https" */
-    WR_KEY_ERROR,        /* log: why the request or stream failed, if it did */
-    WR_KEY_INSTANCE_ID,  /* the id of the instance this hook belongs to */
+    WR_KEY_SUBDOMAIN = 9,    /* session_auth, http tunnel: the subdomain asked for, if any */
+    WR_KEY_METHOD = 10,      /* request phases: "GET" */
+    WR_KEY_PATH = 11,        /* request phases: the request target as received */
+    WR_KEY_HOST = 12,        /* request phases: the Host, normalised (lower case, no port) */
+    WR_KEY_SCHEME = 13,      /* request phases: "http" or "https" */
+    WR_KEY_ERROR = 14,       /* log: why the request or stream failed, if it did */
+    WR_KEY_INSTANCE_ID = 15, /* the id of the instance this hook belongs to */
 
     /* numbers */
-    WR_KEY_SIDE = 100,    /* WR_SIDE_SERVER or WR_SIDE_CLIENT */
-    WR_KEY_WORKER,        /* worker index, 0 to WR_KEY_WORKERS - 1 */
-    WR_KEY_WORKERS,       /* number of workers */
-    WR_KEY_SESSION_ID,    /* the session's id, unique in this process */
-    WR_KEY_STREAM_ID,     /* the mux stream's id */
-    WR_KEY_TUNNEL_COUNT,  /* session_auth: tunnels requested */
-    WR_KEY_PORT,          /* tcp tunnel: public port */
-    WR_KEY_STATUS,        /* response/log: HTTP status sent (0: none); a TCP stream
+    WR_KEY_SIDE = 100,          /* WR_SIDE_SERVER or WR_SIDE_CLIENT */
+    WR_KEY_WORKER = 101,        /* worker index, 0 to WR_KEY_WORKERS - 1 */
+    WR_KEY_WORKERS = 102,       /* number of workers */
+    WR_KEY_SESSION_ID = 103,    /* the session's id, unique in this process */
+    WR_KEY_STREAM_ID = 104,     /* the mux stream's id */
+    WR_KEY_TUNNEL_COUNT = 105,  /* session_auth: tunnels requested */
+    WR_KEY_PORT = 106,          /* tcp tunnel: public port */
+    WR_KEY_STATUS = 107,        /* response/log: HTTP status sent (0: none); a TCP stream
                              logs 0, or 502 when the local service could not be
                              reached, 504 when it timed out, 503 when the client
                              could not take it, or a plugin's rejection status */
-    WR_KEY_BYTES_IN,      /* log: bytes received from the public client (body, or
+    WR_KEY_BYTES_IN = 108,      /* log: bytes received from the public client (body, or
                              stream payload) */
-    WR_KEY_BYTES_OUT,     /* log: bytes sent to the public client */
-    WR_KEY_START_TIME_US, /* wall clock when the request/stream began, in us since
+    WR_KEY_BYTES_OUT = 109,     /* log: bytes sent to the public client */
+    WR_KEY_START_TIME_US = 110, /* wall clock when the request/stream began, in us since
                              the Unix epoch */
-    WR_KEY_DURATION_US,   /* log: from the start to the end of the request/stream */
-    WR_KEY_TTFB_US,       /* log, HTTP: from the start to the response head */
-    WR_KEY_REOPEN_COUNT   /* times the operator asked for log files to be reopened
-                             (SIGHUP or SIGUSR1) since start: a plugin writing its own
-                             file reopens it when this changes */
+    WR_KEY_DURATION_US = 111,   /* log: from the start to the end of the request/stream */
+    WR_KEY_TTFB_US = 112,       /* log, HTTP: from the start to the response head */
+    WR_KEY_REOPEN_COUNT = 113,  /* times the operator asked for log files to be reopened
+                            (SIGHUP or SIGUSR1) since start: a plugin writing its own
+                            file reopens it when this changes */
 };
 
 /* Header sets for the wr_header_* functions. */
