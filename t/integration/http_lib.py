@@ -59,6 +59,13 @@ Clients: ADDR PORT is where to connect, --host H the Host header to send
         response (--close: also send Connection: close).
         "conns: N requests on N connections"
 
+    http_lib.py cutrelay PORT
+        a TCP relay on 127.0.0.1 (any free port; prints "listening on
+        127.0.0.1:P") to 127.0.0.1:PORT, one thread pair per connection. On
+        SIGUSR1 it closes the accepting side of every connection it relays
+        and keeps the other side open and silent (a path that died without a
+        word to the far end); later connections are relayed as before.
+
 Responses are checked: 200, and for /bytes/N the length, X-SHA256 and the
 bytes themselves. Exit status 0 means the check passed, 1 that it failed,
 with the reason on stdout.
@@ -1305,6 +1312,69 @@ def sse_client(a):
         a.k, max(lat) if lat else 0, limit)
 
 
+def cutrelay(a):
+    import signal
+    import threading
+
+    lock = threading.Lock()
+    live = []  # (accepted socket, upstream socket)
+
+    def pump(src, dst, pair):
+        try:
+            while True:
+                b = src.recv(65536)
+                if not b:
+                    break
+                with lock:
+                    cut = pair not in live
+                if cut:
+                    return  # the far end hears nothing more
+                dst.sendall(b)
+        except OSError:
+            return
+        with lock:
+            cut = pair not in live
+        if not cut:
+            try:
+                dst.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+    def cut(signum, frame):
+        with lock:
+            pairs = list(live)
+            live.clear()
+        for c, _ in pairs:
+            # shutdown, not just close: a thread blocked in recv() on c
+            # would keep the socket, and its FIN, from going.
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+                c.close()
+            except OSError:
+                pass
+        out("cut %d connection(s)" % len(pairs))
+
+    signal.signal(signal.SIGUSR1, cut)
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+    out("listening on 127.0.0.1:%d" % ls.getsockname()[1])
+    kept = []  # cut upstream sockets stay open until the relay exits
+    while True:
+        try:
+            c, _ = ls.accept()
+        except InterruptedError:
+            continue
+        u = socket.create_connection(("127.0.0.1", a.port))
+        pair = (c, u)
+        with lock:
+            live.append(pair)
+        kept.append(u)
+        for x, y in ((c, u), (u, c)):
+            threading.Thread(target=pump, args=(x, y, pair), daemon=True).start()
+
+
 def run_client(fn, a):
     try:
         msg = fn(a)
@@ -1354,9 +1424,14 @@ def main():
     c = client("conns", ("n", int))
     c.add_argument("--path", default="/")
     c.add_argument("--close", action="store_true", help="send Connection: close")
+    r = sub.add_parser("cutrelay")
+    r.add_argument("port", type=int)
     a = p.parse_args()
     if a.cmd == "serve":
         serve(a)
+        return
+    if a.cmd == "cutrelay":
+        cutrelay(a)
         return
     fns = {"ws": ws_client, "sse": sse_client, "slowloris": slowloris, "raw": raw,
            "keepalive": keepalive, "pipeline": pipeline, "conns": conns}
