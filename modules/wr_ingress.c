@@ -42,6 +42,7 @@
 #define WR_HC_OUT_HIGH (256 * 1024) /* public output above: stop reading the stream */
 #define WR_HC_READ_MAX (256 * 1024) /* stream bytes taken per round */
 #define WR_HC_MAX_HOPS 3            /* moves between workers for one request */
+#define WR_HC_READ_AHEAD (64 * 1024) /* input kept beyond a head while a response runs */
 
 enum {
     WR_HC_PEEK,
@@ -84,6 +85,7 @@ struct wr_hconn {
     int resp_bytes;       /* something of a response has been written */
     int paused;           /* not reading the stream: public output full */
     int linger;           /* CLOSING: the client may still be sending */
+    int eof;              /* the client has sent all it will (FIN seen) */
     wr_worker_t *move_to; /* MOVING: where, once the last response is out */
     uint64_t body_in;     /* request body bytes forwarded */
     unsigned status;
@@ -411,7 +413,12 @@ static void wr_hc_next(wr_hconn_t *hc)
     hc->hops = 0;
     evbuffer_drain(hc->rbuf, evbuffer_get_length(hc->rbuf));
     wr_hc_arm(hc, wr_ing.conf->idle_ms);
-    bufferevent_enable(hc->bev, EV_READ);
+    if (hc->eof && evbuffer_get_length(bufferevent_get_input(hc->bev)) == 0) {
+        wr_hc_close_after(hc); /* the client said all it had to say */
+        return;
+    }
+    if (!hc->eof)
+        bufferevent_enable(hc->bev, EV_READ);
     /* A pipelined request may be waiting: read it from the loop, not from
      * here, so that a thousand of them do not nest a thousand calls. */
     if (evbuffer_get_length(bufferevent_get_input(hc->bev)) > 0)
@@ -612,6 +619,10 @@ static void wr_hc_read_head(wr_hconn_t *hc)
 
     switch (rc) {
     case WR_HTTP_NEED:
+        if (hc->eof) {
+            wr_hc_close_after(hc); /* a head cut short by the client's FIN */
+            return;
+        }
         if (!hc->head_started && before > 0) {
             /* The idle wait is over; the head now has header_timeout. */
             hc->head_started = 1;
@@ -668,11 +679,16 @@ static void wr_hc_read_body(wr_hconn_t *hc)
         if (rc == WR_HTTP_DONE) {
             hc->req_done = 1;
             hc->state = WR_HC_WAIT;
-            /* Nothing more is read until the response is done: pipelined
-             * requests wait in the kernel and in our input, in order. */
-            bufferevent_disable(hc->bev, EV_READ);
+            /* Pipelined requests wait in our input, in order, until the
+             * response is done; reading goes on (turning it off and on
+             * for every request would cost two epoll_ctl calls) up to
+             * the read watermark, where libevent stops it. */
             if (!hc->upgrade_req)
                 wr_mux_stream_shutdown(hc->s);
+            return;
+        }
+        if (n == 0 && hc->eof) {
+            wr_hc_abort(hc, "the request body was cut short");
             return;
         }
         if (n == 0)
@@ -828,8 +844,9 @@ static void wr_hc_on_read(struct bufferevent *bev, void *arg)
         wr_hc_read_body(hc);
     else if (hc->state == WR_HC_LINGER)
         evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
-    else
+    else if (hc->state != WR_HC_WAIT && hc->state != WR_HC_PLUGIN)
         bufferevent_disable(bev, EV_READ);
+    /* WAIT, PLUGIN: what came stays in the input for the next request. */
 }
 
 static void wr_hc_on_write(struct bufferevent *bev, void *arg)
@@ -870,6 +887,12 @@ static void wr_hc_on_event(struct bufferevent *bev, short what, void *arg)
     if (hc->state == WR_HC_HEAD && !hc->head_started &&
         evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
         wr_hc_free(hc); /* the client left between requests */
+        return;
+    }
+    if ((what & BEV_EVENT_EOF) && hc->state == WR_HC_WAIT) {
+        /* A half-close after a whole request: the response still goes
+         * out, then what was pipelined before the FIN. */
+        hc->eof = 1;
         return;
     }
     wr_hc_abort(hc, what & BEV_EVENT_EOF ? "client closed the connection" : "socket error");
@@ -926,6 +949,9 @@ static void wr_hc_begin(wr_hconn_t *hc, struct evbuffer *preread)
     }
     bufferevent_setcb(hc->bev, wr_hc_on_read, wr_hc_on_write, wr_hc_on_event, hc);
     bufferevent_setwatermark(hc->bev, EV_WRITE, WR_HC_OUT_HIGH / 2, 0);
+    /* What a client may send ahead of its current response (pipelined
+     * requests): a head always fits below the mark. */
+    bufferevent_setwatermark(hc->bev, EV_READ, 0, wr_ing.conf->max_header + WR_HC_READ_AHEAD);
     wr_bev_bulk(hc->bev);
     hc->state = WR_HC_HEAD;
     wr_hc_arm(hc, wr_ing.conf->header_ms);

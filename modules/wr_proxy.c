@@ -531,7 +531,9 @@ static void wr_preq_send(wr_preq_t *r)
         evbuffer_add_buffer(out, r->head);
     bufferevent_setcb(r->c->bev, wr_preq_local_read, wr_preq_local_write, wr_preq_local_event, r);
     bufferevent_setwatermark(r->c->bev, EV_WRITE, WR_PX_OUT_HIGH / 2, 0);
-    bufferevent_enable(r->c->bev, EV_READ | EV_WRITE);
+    /* EV_WRITE is on from the start and stays on; enabling it again would
+     * arm the write event (epoll_ctl) with nothing to write. */
+    bufferevent_enable(r->c->bev, EV_READ);
     wr_preq_forward(r);
 }
 

@@ -42,10 +42,11 @@ Clients: ADDR PORT is where to connect, --host H the Host header to send
         a request head, one byte a second, never finished (S default 30).
         "slowloris: got CODE after X ms" | "slowloris: closed without response
         after X ms" | "slowloris: still open after S s" (exit 1)
-    http_lib.py raw ADDR PORT BYTES [--close-wait S] [--body]
+    http_lib.py raw ADDR PORT BYTES [--close-wait S] [--body] [--half-close]
         BYTES: text with \\r \\n \\xHH escapes, hex:HEX, or @FILE. Reads every
         response (framed by its headers) until EOF or --close-wait s (default 1)
         of silence. --body: each response body follows on the next lines.
+        --half-close: shutdown(SHUT_WR) once BYTES are sent.
         "raw: STATUS-LINE[ + STATUS-LINE...]; closed|open" | "raw: no response;
         closed after X ms" | "raw: no response within S s; open" (exit 1)
     http_lib.py keepalive ADDR PORT N [--path P]
@@ -1068,6 +1069,8 @@ def raw(a):
     c = Client(a.addr, a.port, a.timeout)
     try:
         c.send(data)
+        if a.half_close:
+            c.s.shutdown(socket.SHUT_WR)
     except OSError:
         pass  # the server may close or reset early; what it sent still counts
     lines, bodies = [], []
@@ -1418,6 +1421,7 @@ def main():
     c = client("raw", ("data", str))
     c.add_argument("--close-wait", type=float, default=1.0)
     c.add_argument("--body", action="store_true", help="print each response body after the line")
+    c.add_argument("--half-close", action="store_true", help="shutdown(SHUT_WR) after sending")
     c = client("keepalive", ("n", int))
     c.add_argument("--path", default="/")
     client("pipeline", ("n", int))

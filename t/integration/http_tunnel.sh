@@ -236,6 +236,11 @@ out=$(HL_ raw 127.0.0.1 "$hport" --close-wait 0.5 'GET / HTTP/1.1\r\nHost: app.e
 [ "$out" = "raw: HTTP/1.1 200 OK + HTTP/1.1 200 OK; open
 hello from alpha
 hello from beta" ] || soft_fail "two small pipelined requests for app and api: $(printf %s "$out" | tr '\n' '|')"
+# Pipelined requests, then the client's FIN: every response still comes,
+# in order, then the server closes.
+out=$(HL_ raw 127.0.0.1 "$hport" --half-close 'GET /bytes/100000 HTTP/1.1\r\nHost: app.example.test\r\n\r\nGET /status/418 HTTP/1.1\r\nHost: app.example.test\r\n\r\nGET / HTTP/1.1\r\nHost: app.example.test\r\n\r\n' 2>&1)
+[ "$out" = "raw: HTTP/1.1 200 OK + HTTP/1.1 418 I'm a teapot + HTTP/1.1 200 OK; closed" ] ||
+    soft_fail "pipelined requests then a half-close: $(printf %s "$out" | head -c 200)"
 c0=$(c "$A/conns") || fail "/conns"
 out=$(HL_ conns 127.0.0.1 "$hport" 50 --host app.example.test) || fail "$out"
 [ "$out" = "conns: 50 requests on 50 connections" ] || fail "$out"
