@@ -399,35 +399,63 @@ static int wr_auth_expect_seq(const wr_config_t *node, const char *path)
     return WR_OK;
 }
 
-static int wr_auth_conf_names(const wr_config_t *node, const char *path, wr_auth_names_t *out)
+/* The array for a list option of strings (one element per item, zeroed),
+ * or NULL with the error reported. The caller owns it from then on, even
+ * when an item turns out bad. */
+static void *wr_auth_list_new(const wr_config_t *node, const char *path, size_t elem)
 {
-    size_t n;
+    size_t n = wr_auth_list_len(node);
+    void *v;
 
     if (wr_auth_expect_list(node, path) != WR_OK)
-        return WR_ERROR;
-    n = wr_auth_list_len(node);
-    out->names = calloc(n > 0 ? n : 1, sizeof(*out->names));
-    if (out->names == NULL)
-        return wr_config_error(node, WR_AUTH_NO_MEMORY);
-    for (size_t i = 0; i < n; i++) {
+        return NULL;
+    v = calloc(n > 0 ? n : 1, elem);
+    if (v == NULL)
+        wr_config_error(node, WR_AUTH_NO_MEMORY);
+    return v;
+}
+
+/* Each string item of a list option to fn(item, its text, index, path,
+ * arg), in order; the first error stops. */
+typedef int (*wr_auth_item_fn)(const wr_config_t *item, const char *s, size_t i, const char *path,
+                               void *arg);
+
+static int wr_auth_each(const wr_config_t *node, const char *path, wr_auth_item_fn fn, void *arg)
+{
+    for (size_t i = 0; i < wr_auth_list_len(node); i++) {
         const wr_config_t *item = wr_auth_list_at(node, i);
         const char *s;
 
-        if (wr_config_str(item, &s) != WR_OK)
+        if (wr_config_str(item, &s) != WR_OK || fn(item, s, i, path, arg) != WR_OK)
             return WR_ERROR;
-        if (strcmp(s, "*") == 0) {
-            out->any = 1;
-            continue;
-        }
-        if (s[0] == '\0' || strchr(s, '*') != NULL)
-            return wr_config_error(item, "'%s[%zu]' expects a name or \"*\" (any), got \"%s\"",
-                                   path, i, s);
-        out->names[out->n] = wr_auth_strdup_lower(s);
-        if (out->names[out->n] == NULL)
-            return wr_config_error(item, WR_AUTH_NO_MEMORY);
-        out->n++;
     }
     return WR_OK;
+}
+
+static int wr_auth_name_item(const wr_config_t *item, const char *s, size_t i, const char *path,
+                             void *arg)
+{
+    wr_auth_names_t *out = arg;
+
+    if (strcmp(s, "*") == 0) {
+        out->any = 1;
+        return WR_OK;
+    }
+    if (s[0] == '\0' || strchr(s, '*') != NULL)
+        return wr_config_error(item, "'%s[%zu]' expects a name or \"*\" (any), got \"%s\"", path, i,
+                               s);
+    out->names[out->n] = wr_auth_strdup_lower(s);
+    if (out->names[out->n] == NULL)
+        return wr_config_error(item, WR_AUTH_NO_MEMORY);
+    out->n++;
+    return WR_OK;
+}
+
+static int wr_auth_conf_names(const wr_config_t *node, const char *path, wr_auth_names_t *out)
+{
+    if ((out->names = wr_auth_list_new(node, path, sizeof(*out->names))) == NULL)
+        return WR_ERROR;
+    return wr_auth_each(node, path, wr_auth_name_item, out);
 }
 
 /* "20001", "20010-20020". 0, or -1. */
@@ -447,34 +475,29 @@ static int wr_auth_parse_range(const char *s, wr_auth_range_t *r)
     return 0;
 }
 
+static int wr_auth_port_item(const wr_config_t *item, const char *s, size_t i, const char *path,
+                             void *arg)
+{
+    wr_auth_token_t *t = arg;
+
+    if (strcmp(s, "*") == 0) {
+        t->any_port = 1;
+        return WR_OK;
+    }
+    if (wr_auth_parse_range(s, &t->ports[t->nports]) != 0)
+        return wr_config_error(item,
+                               "'%s[%zu]' expects a port (1-65535), a range LOW-HIGH such as "
+                               "20010-20020, or \"*\", got \"%s\"",
+                               path, i, s);
+    t->nports++;
+    return WR_OK;
+}
+
 static int wr_auth_conf_ports(const wr_config_t *node, const char *path, wr_auth_token_t *t)
 {
-    size_t n;
-
-    if (wr_auth_expect_list(node, path) != WR_OK)
+    if ((t->ports = wr_auth_list_new(node, path, sizeof(*t->ports))) == NULL)
         return WR_ERROR;
-    n = wr_auth_list_len(node);
-    t->ports = calloc(n > 0 ? n : 1, sizeof(*t->ports));
-    if (t->ports == NULL)
-        return wr_config_error(node, WR_AUTH_NO_MEMORY);
-    for (size_t i = 0; i < n; i++) {
-        const wr_config_t *item = wr_auth_list_at(node, i);
-        const char *s;
-
-        if (wr_config_str(item, &s) != WR_OK)
-            return WR_ERROR;
-        if (strcmp(s, "*") == 0) {
-            t->any_port = 1;
-            continue;
-        }
-        if (wr_auth_parse_range(s, &t->ports[t->nports]) != 0)
-            return wr_config_error(item,
-                                   "'%s[%zu]' expects a port (1-65535), a range LOW-HIGH such as "
-                                   "20010-20020, or \"*\", got \"%s\"",
-                                   path, i, s);
-        t->nports++;
-    }
-    return WR_OK;
+    return wr_auth_each(node, path, wr_auth_port_item, t);
 }
 
 /* A digest option: 64 hex digits. The value is not echoed: it may be a
@@ -493,31 +516,26 @@ static int wr_auth_conf_hex(const wr_config_t *node, const char *path, unsigned 
     return WR_OK;
 }
 
+static int wr_auth_cidr_item(const wr_config_t *item, const char *s, size_t i, const char *path,
+                             void *arg)
+{
+    wr_auth_cidrs_t *out = arg;
+
+    if (wr_auth_parse_cidr(s, &out->v[out->n]) != 0)
+        return wr_config_error(item,
+                               "'%s[%zu]' expects an IP address or a CIDR block such as "
+                               "10.0.0.0/8 or fd00::/8, got \"%s\"",
+                               path, i, s);
+    out->n++;
+    return WR_OK;
+}
+
 static int wr_auth_conf_cidrs(const wr_config_t *node, const char *path, wr_auth_cidrs_t *out)
 {
-    size_t n;
-
-    if (wr_auth_expect_list(node, path) != WR_OK)
-        return WR_ERROR;
-    n = wr_auth_list_len(node);
     out->present = 1;
-    out->v = calloc(n > 0 ? n : 1, sizeof(*out->v));
-    if (out->v == NULL)
-        return wr_config_error(node, WR_AUTH_NO_MEMORY);
-    for (size_t i = 0; i < n; i++) {
-        const wr_config_t *item = wr_auth_list_at(node, i);
-        const char *s;
-
-        if (wr_config_str(item, &s) != WR_OK)
-            return WR_ERROR;
-        if (wr_auth_parse_cidr(s, &out->v[out->n]) != 0)
-            return wr_config_error(item,
-                                   "'%s[%zu]' expects an IP address or a CIDR block such as "
-                                   "10.0.0.0/8 or fd00::/8, got \"%s\"",
-                                   path, i, s);
-        out->n++;
-    }
-    return WR_OK;
+    if ((out->v = wr_auth_list_new(node, path, sizeof(*out->v))) == NULL)
+        return WR_ERROR;
+    return wr_auth_each(node, path, wr_auth_cidr_item, out);
 }
 
 /* A token id goes into logs and the session (wr_set_str): printable, no
@@ -680,25 +698,25 @@ static int wr_auth_conf_users(const wr_config_t *node, const char *path, wr_auth
     return WR_OK;
 }
 
+static int wr_auth_bearer_item(const wr_config_t *item, const char *s, size_t i, const char *path,
+                               void *arg)
+{
+    wr_auth_protect_t *p = arg;
+    char sub[WR_AUTH_PATH_MAX];
+
+    (void)s;
+    wr_auth_name(sub, sizeof(sub), "%s[%zu]", path, i);
+    if (wr_auth_conf_hex(item, sub, p->bearer[p->nbearer]) != WR_OK)
+        return WR_ERROR;
+    p->nbearer++;
+    return WR_OK;
+}
+
 static int wr_auth_conf_bearer(const wr_config_t *node, const char *path, wr_auth_protect_t *p)
 {
-    size_t n;
-
-    if (wr_auth_expect_list(node, path) != WR_OK)
+    if ((p->bearer = wr_auth_list_new(node, path, sizeof(*p->bearer))) == NULL)
         return WR_ERROR;
-    n = wr_auth_list_len(node);
-    p->bearer = calloc(n > 0 ? n : 1, sizeof(*p->bearer));
-    if (p->bearer == NULL)
-        return wr_config_error(node, WR_AUTH_NO_MEMORY);
-    for (size_t i = 0; i < n; i++) {
-        char sub[WR_AUTH_PATH_MAX];
-
-        wr_auth_name(sub, sizeof(sub), "%s[%zu]", path, i);
-        if (wr_auth_conf_hex(wr_auth_list_at(node, i), sub, p->bearer[i]) != WR_OK)
-            return WR_ERROR;
-        p->nbearer++;
-    }
-    return WR_OK;
+    return wr_auth_each(node, path, wr_auth_bearer_item, p);
 }
 
 static const char *const wr_auth_protect_keys[] = {"hostname", "tunnel", "port", "basic", "bearer",
