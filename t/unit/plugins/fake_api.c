@@ -63,6 +63,11 @@ static char **fake_logs;
 static int fake_nlogs;
 static wr_conf_t *fake_confs[64];
 static int fake_nconfs;
+static struct {
+    const wr_plugin_t *pl;
+    void *conf;
+} fake_loaded[64];
+static int fake_nloaded;
 
 static char *fake_strdup(const char *s)
 {
@@ -135,6 +140,12 @@ void fake_reset(void)
         fake_ctx_free(c);
     }
     fake_slot_end(&fake_worker);
+    /* After the slots: their cleanups may still use the configs. */
+    while (fake_nloaded > 0) {
+        fake_nloaded--;
+        if (fake_loaded[fake_nloaded].pl->destroy_conf != NULL)
+            fake_loaded[fake_nloaded].pl->destroy_conf(fake_loaded[fake_nloaded].conf);
+    }
     for (i = 0; i < fake_nlogs; i++)
         free(fake_logs[i]);
     free(fake_logs);
@@ -301,6 +312,25 @@ const wr_config_t *fake_config(const char *yaml)
 const char *fake_last_error(void)
 {
     return wr_papi_config_err.msg;
+}
+
+void *fake_load(const wr_plugin_t *pl, const char *yaml)
+{
+    const wr_config_t *cfg;
+    void *conf;
+
+    pl->bind(&fake_api);
+    memset(&wr_papi_config_err, 0, sizeof(wr_papi_config_err));
+    cfg = fake_config(yaml);
+    if (cfg == NULL || fake_nloaded == 64)
+        return NULL;
+    conf = pl->create_conf(fake_ctx(WR_PHASE_CONFIG, NULL), cfg);
+    if (conf != NULL) {
+        fake_loaded[fake_nloaded].pl = pl;
+        fake_loaded[fake_nloaded].conf = conf;
+        fake_nloaded++;
+    }
+    return conf;
 }
 
 int fake_log_count(void)

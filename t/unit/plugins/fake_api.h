@@ -65,6 +65,22 @@ const wr_config_t *fake_config(const char *yaml);
  * "" when none since fake_reset(). */
 const char *fake_last_error(void);
 
+/* Bind plugin pl to the fake table and run its create_conf on yaml (the
+ * instance's `config:`): the config, destroyed by fake_reset(), or NULL
+ * when create_conf refused it (fake_last_error() says why). */
+void *fake_load(const wr_plugin_t *pl, const char *yaml);
+
+/* In a Check test: create_conf of pl must refuse yaml, with an error that
+ * starts with prefix ("<test>:2:7: ") and names key. */
+#define FAKE_LOAD_FAILS(pl, yaml, prefix, key)                                                     \
+    do {                                                                                           \
+        const char *err_ = fake_load((pl), (yaml)) == NULL ? fake_last_error() : NULL;             \
+        ck_assert_msg(err_ != NULL, "create_conf accepted:\n%s", (yaml));                          \
+        ck_assert_msg(strncmp(err_, (prefix), strlen(prefix)) == 0,                                \
+                      "error \"%s\" does not start with %s", err_, (prefix));                      \
+        ck_assert_msg(strstr(err_, (key)) != NULL, "error \"%s\" does not name %s", err_, (key));  \
+    } while (0)
+
 /* Log lines the plugin wrote with wr_log(), as "LEVEL message" ("info
  * circuit open"): how many, and the n-th (0-based; NULL past the end). */
 int fake_log_count(void);

@@ -50,23 +50,18 @@ static void *t_conf;
 static void setup(void)
 {
     wr_plugin.bind(&fake_api);
-    t_conf = NULL;
 }
 
 static void teardown(void)
 {
-    wr_plugin.destroy_conf(t_conf);
-    t_conf = NULL;
     fake_reset();
+    t_conf = NULL;
 }
 
 /* create_conf on yaml; the instance is destroyed by teardown. */
 static void *load(const char *yaml)
 {
-    const wr_config_t *cfg = fake_config(yaml);
-
-    ck_assert_ptr_nonnull(cfg);
-    t_conf = wr_plugin.create_conf(fake_ctx(WR_PHASE_CONFIG, NULL), cfg);
+    t_conf = fake_load(&wr_plugin, yaml);
     return t_conf;
 }
 
@@ -74,15 +69,7 @@ static void *load(const char *yaml)
  * name key. */
 static void load_fails(const char *yaml, const char *prefix, const char *key)
 {
-    const wr_config_t *cfg = fake_config(yaml);
-    const char *err;
-
-    ck_assert_ptr_nonnull(cfg);
-    ck_assert_ptr_null(wr_plugin.create_conf(fake_ctx(WR_PHASE_CONFIG, NULL), cfg));
-    err = fake_last_error();
-    ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "error \"%s\" does not start with %s",
-                  err, prefix);
-    ck_assert_msg(strstr(err, key) != NULL, "error \"%s\" does not name %s", err, key);
+    FAKE_LOAD_FAILS(&wr_plugin, yaml, prefix, key);
 }
 
 static wr_ctx_t *session(const char *token, int tunnels)
@@ -352,7 +339,6 @@ START_TEST(test_auth__config_ok)
     ck_assert_int_eq(c->tokens[1].hostnames.any, 1);
     ck_assert_int_eq(c->tokens[1].subdomains.any, 0);
     ck_assert_uint_eq(c->nprotect, 0);
-    wr_plugin.destroy_conf(c);
 
     c = load(protect_yaml);
     ck_assert_ptr_nonnull(c);
@@ -391,7 +377,6 @@ START_TEST(test_auth__token_good_unknown)
     ctx = session("alice-secret", 0);
     fake_set_num(ctx, WR_KEY_SIDE, 0, WR_SIDE_CLIENT);
     ck_assert_int_eq(wr_plugin.session_auth(ctx), WR_DECLINED);
-    wr_plugin.destroy_conf(t_conf);
     ck_assert_ptr_nonnull(load(protect_yaml));
     ck_assert_int_eq(wr_plugin.session_auth(session("alice-secret", 0)), WR_DECLINED);
 }
@@ -599,7 +584,6 @@ START_TEST(test_auth__request_not_ours)
     ctx = request("web", "app.example.com", "203.0.113.9", NULL);
     fake_set_num(ctx, WR_KEY_SIDE, 0, WR_SIDE_CLIENT);
     ck_assert_int_eq(wr_plugin.request_headers(ctx), WR_DECLINED);
-    wr_plugin.destroy_conf(t_conf);
     ck_assert_ptr_nonnull(load(tokens_yaml));
     ctx = request("web", "app.example.com", "203.0.113.9", NULL);
     ck_assert_int_eq(wr_plugin.request_headers(ctx), WR_DECLINED);

@@ -12,38 +12,24 @@ static void *t_conf;
 static void setup(void)
 {
     wr_plugin.bind(&fake_api);
-    t_conf = NULL;
 }
 
 static void teardown(void)
 {
-    wr_plugin.destroy_conf(t_conf);
-    t_conf = NULL;
     fake_reset();
+    t_conf = NULL;
 }
 
 static wr_rl_conf_t *load(const char *yaml)
 {
-    const wr_config_t *cfg = fake_config(yaml);
-
-    ck_assert_ptr_nonnull(cfg);
-    wr_plugin.destroy_conf(t_conf);
-    t_conf = wr_plugin.create_conf(fake_ctx(WR_PHASE_CONFIG, NULL), cfg);
+    t_conf = fake_load(&wr_plugin, yaml);
     ck_assert_msg(t_conf != NULL, "create_conf failed: %s", fake_last_error());
     return t_conf;
 }
 
 static void load_fails(const char *yaml, const char *prefix, const char *key)
 {
-    const wr_config_t *cfg = fake_config(yaml);
-    const char *err;
-
-    ck_assert_ptr_nonnull(cfg);
-    ck_assert_ptr_null(wr_plugin.create_conf(fake_ctx(WR_PHASE_CONFIG, NULL), cfg));
-    err = fake_last_error();
-    ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "error \"%s\" does not start with %s",
-                  err, prefix);
-    ck_assert_msg(strstr(err, key) != NULL, "error \"%s\" does not name %s", err, key);
+    FAKE_LOAD_FAILS(&wr_plugin, yaml, prefix, key);
 }
 
 /* A request from ip; stays usable for more calls (the last verdict wins). */
