@@ -6,11 +6,13 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -26,6 +28,7 @@ typedef struct {
     char id[64];
     char path[512];
     void *dl;
+    int fd;           /* the file, open while loaded (0: none) */
     wr_plugin_t desc; /* a copy, zero past the plugin's size */
     void *conf;
     int on_error;
@@ -110,36 +113,75 @@ static const char *wr_phase_name(int phase)
 
 /* ---- loading ------------------------------------------------------------ */
 
-/* A plugin file must not be replaceable by someone other than its owner and
- * root: group- or world-writable files are refused. */
+/* A plugin runs with warren's rights: neither the file nor the directory
+ * it sits in may be writable by anyone but its owner, and the owner must
+ * be root or the user warren runs as. The checks are made on the open
+ * file, and that same file is what dlopen() loads (through /proc/self/fd),
+ * so that it cannot be swapped in between. Returns the open fd, or -1. */
 static int wr_plugin_check_file(const char *path, char *why, size_t len)
 {
-    struct stat st;
+    struct stat st, dst;
+    char dir[512];
+    char *slash;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    if (stat(path, &st) != 0) {
+    if (fd == -1 || fstat(fd, &st) != 0) {
         snprintf(why, len, "%s: %s", path, strerror(errno));
-        return -1;
+        goto failed;
     }
     if (!S_ISREG(st.st_mode)) {
         snprintf(why, len, "%s: not a regular file", path);
-        return -1;
+        goto failed;
     }
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
         snprintf(why, len, "%s: writable by group or others (mode %03o); refusing to load it", path,
                  (unsigned)(st.st_mode & 0777));
-        return -1;
+        goto failed;
     }
-    return 0;
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        snprintf(why, len, "%s: owned by uid %u, not by root or by warren's user (uid %u)", path,
+                 (unsigned)st.st_uid, (unsigned)geteuid());
+        goto failed;
+    }
+    snprintf(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if (stat(dir, &dst) == 0 && (dst.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+        (dst.st_mode & S_ISVTX) == 0) {
+        snprintf(why, len,
+                 "%s: its directory %s is writable by group or others (mode %03o): anyone "
+                 "could put another file there; refusing to load it",
+                 path, dir, (unsigned)(dst.st_mode & 0777));
+        goto failed;
+    }
+    return fd;
+
+failed:
+    if (fd != -1)
+        close(fd);
+    return -1;
 }
 
 static int wr_plugin_open(wr_pinst_t *in, char *why, size_t len)
 {
     const wr_plugin_t *d;
     size_t size;
+    char self[64];
+    int fd = wr_plugin_check_file(in->path, why, len);
 
-    if (wr_plugin_check_file(in->path, why, len) != 0)
+    if (fd == -1)
         return -1;
-    in->dl = dlopen(in->path, RTLD_NOW | RTLD_LOCAL);
+    /* The fd stays open while the plugin is loaded: the dynamic loader
+     * knows objects by name, and a reused fd number would be taken for a
+     * plugin it already has. */
+    in->fd = fd;
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+    in->dl = dlopen(access(self, R_OK) == 0 ? self : in->path, RTLD_NOW | RTLD_LOCAL);
     if (in->dl == NULL) {
         snprintf(why, len, "%s: %s", in->path, dlerror());
         return -1;
@@ -168,8 +210,7 @@ static int wr_plugin_open(wr_pinst_t *in, char *why, size_t len)
     }
     if (d->flags != 0) {
         /* Reserved: a flag this warren does not know could mean anything. */
-        snprintf(why, len, "%s: descriptor flags 0x%x unknown to this warren", in->path,
-                 d->flags);
+        snprintf(why, len, "%s: descriptor flags 0x%x unknown to this warren", in->path, d->flags);
         return -1;
     }
     memset(&in->desc, 0, sizeof(in->desc));
@@ -369,11 +410,13 @@ void wr_plugins_free(wr_plugins_t *ps)
             in->desc.destroy_conf(in->conf);
     }
     /* After every instance is gone: one .so may back several. */
-    for (i = ps->n; i-- > 0;)
+    for (i = 0; i <= ps->n && i < WR_PLUGINS_MAX; i++) {
+        /* inst[n]: opened, then refused */
         if (ps->inst[i].dl != NULL)
             dlclose(ps->inst[i].dl);
-    if (ps->n < WR_PLUGINS_MAX && ps->inst[ps->n].dl != NULL)
-        dlclose(ps->inst[ps->n].dl); /* opened, then refused */
+        if (ps->inst[i].fd > 0)
+            close(ps->inst[i].fd);
+    }
     wr_conf_free(ps->empty);
     free(ps->workers);
     free(ps);

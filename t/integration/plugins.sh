@@ -255,7 +255,6 @@ rc=$?
 [ $rc -eq 0 ] || fail "server exit $rc"
 
 # --- the loader's refusals, as warren -t prints them
-chmod 0775 "$TMPD" 2>/dev/null
 cp "$PLUGINS/auth.so" "$TMPD/ww.so"
 chmod 0666 "$TMPD/ww.so"
 printf 'plugins:\n  - path: %s\n' "$TMPD/ww.so" >"$TMPD/ww.yaml"

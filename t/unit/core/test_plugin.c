@@ -143,6 +143,27 @@ START_TEST(test_plugin__writable)
 }
 END_TEST
 
+/* A directory anyone may write to: another file could be put in place. */
+START_TEST(test_plugin__writable_directory)
+{
+    wr_conf_err_t err;
+    wr_plugins_t *ps;
+
+    fixture("ok", "p.so", 0755);
+    ck_assert_int_eq(chmod(t_dir, 0777), 0);
+    ck_assert_ptr_null(load("plugins:\n  - path: %s/p.so\n", &err));
+    ck_assert_msg(strstr(err.msg, "is writable by group or others (mode 777): anyone could put "
+                                  "another file there") != NULL,
+                  "%s", err.msg);
+    /* /tmp-like (sticky): only a file's owner may replace it */
+    ck_assert_int_eq(chmod(t_dir, 01777), 0);
+    ps = load("plugins:\n  - path: %s/p.so\n", &err);
+    ck_assert_msg(ps != NULL, "%s", err.msg);
+    wr_plugins_free(ps);
+    ck_assert_int_eq(chmod(t_dir, 0700), 0);
+}
+END_TEST
+
 START_TEST(test_plugin__missing_file)
 {
     wr_conf_err_t err;
@@ -222,6 +243,7 @@ static Suite *plugin_suite(void)
     tcase_add_test(tc, test_plugin__flags);
     tcase_add_test(tc, test_plugin__missing_symbol);
     tcase_add_test(tc, test_plugin__writable);
+    tcase_add_test(tc, test_plugin__writable_directory);
     tcase_add_test(tc, test_plugin__missing_file);
     tcase_add_test(tc, test_plugin__duplicate_id);
     tcase_add_test(tc, test_plugin__bad_entries);
