@@ -47,6 +47,8 @@
 
 #include <warren/plugin.h>
 
+#include "../lib/wr_ptable.h"
+
 enum { WR_CB_CLOSED = 0, WR_CB_OPEN = 1, WR_CB_HALF_OPEN = 2 };
 
 /* what counts as a failure (`count:`) */
@@ -55,20 +57,17 @@ enum { WR_CB_5XX = 1, WR_CB_CONNECT = 2, WR_CB_TIMEOUT = 4 };
 /* state changes, logged once the lock is released */
 enum { WR_CB_EV_NONE = 0, WR_CB_EV_OPEN, WR_CB_EV_REOPEN, WR_CB_EV_HALF_OPEN, WR_CB_EV_CLOSED };
 
-#define WR_CB_TICKS     64                /* buckets per window */
-#define WR_CB_SLOTS     (WR_CB_TICKS + 1) /* the window, plus the tick under way */
-#define WR_CB_MAX_KEYS  10000
-#define WR_CB_HASH_SIZE 16384               /* a power of two, above WR_CB_MAX_KEYS */
-#define WR_CB_KEY_MAX   512                 /* a hostname is at most 253 bytes */
-#define WR_CB_DUR_MAX   (24u * 3600 * 1000) /* window and cooldown: at most a day */
+#define WR_CB_TICKS    64                /* buckets per window */
+#define WR_CB_SLOTS    (WR_CB_TICKS + 1) /* the window, plus the tick under way */
+#define WR_CB_MAX_KEYS 10000
+#define WR_CB_KEY_MAX  512                 /* a hostname is at most 253 bytes */
+#define WR_CB_DUR_MAX  (24u * 3600 * 1000) /* window and cooldown: at most a day */
 
 typedef struct wr_cb_entry wr_cb_entry_t;
 
 struct wr_cb_entry {
-    wr_cb_entry_t *hnext;       /* hash chain */
-    wr_cb_entry_t *prev, *next; /* LRU list, most recent first */
-    uint64_t id;                /* unique per entry: probes find their own */
-    uint32_t hash;
+    wr_pt_node_t node; /* first: the table's links */
+    uint64_t id;       /* unique per entry: probes find their own */
     int state;
     uint64_t opened_us; /* now_us when it (re)opened */
     uint64_t epoch;     /* half-open episodes: a probe counts only in its own */
@@ -90,11 +89,9 @@ typedef struct {
      * warren shares between an instance's workers. */
     pthread_mutex_t lock;
     int lock_ready;
-    wr_cb_entry_t **hash; /* WR_CB_HASH_SIZE chains, allocated on the first failure */
-    wr_cb_entry_t *lru_head, *lru_tail;
-    size_t nkeys;
+    wr_ptable_t table; /* set up on the first failure (slots NULL until then) */
+    uint64_t seed[2];  /* of its hash */
     uint64_t next_id;
-    uint32_t seed; /* of the hash */
     /* Entries not closed. Read without the lock, so that while every
      * circuit is closed a request costs no lock at all. */
     atomic_uint nopen;
@@ -115,18 +112,19 @@ static char wr_cb_rejected;
 
 /* ---- config ------------------------------------------------------------ */
 
+static void wr_cb_entry_free(wr_pt_node_t *n)
+{
+    free(n); /* the node is the entry's first member */
+}
+
 static void wr_cb_destroy_conf(void *data)
 {
     wr_cb_conf_t *conf = data;
-    wr_cb_entry_t *e, *next;
 
     if (conf == NULL)
         return;
-    for (e = conf->lru_head; e != NULL; e = next) {
-        next = e->next;
-        free(e);
-    }
-    free(conf->hash);
+    if (conf->table.slots != NULL)
+        wr_pt_destroy(&conf->table, wr_cb_entry_free);
     if (conf->lock_ready)
         pthread_mutex_destroy(&conf->lock);
     free(conf);
@@ -161,18 +159,19 @@ static int wr_cb_parse_count(const wr_config_t *node, unsigned *out)
     return WR_OK;
 }
 
-static uint32_t wr_cb_seed(const void *salt)
+static void wr_cb_seed(uint64_t seed[2], const void *salt)
 {
-    uint32_t seed = 0;
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 
+    seed[0] = seed[1] = 0;
     if (fd >= 0) {
-        if (read(fd, &seed, sizeof(seed)) != (ssize_t)sizeof(seed))
-            seed = 0;
+        if (read(fd, seed, 2 * sizeof(*seed)) != (ssize_t)(2 * sizeof(*seed)))
+            seed[0] = seed[1] = 0;
         close(fd);
     }
     /* without /dev/urandom, still not a constant */
-    return seed ^ (uint32_t)wr_time_us() ^ (uint32_t)(uintptr_t)salt;
+    seed[0] ^= wr_time_us();
+    seed[1] ^= (uint64_t)(uintptr_t)salt;
 }
 
 static void *wr_cb_create_conf(wr_ctx_t *ctx, const wr_config_t *config)
@@ -193,7 +192,7 @@ static void *wr_cb_create_conf(wr_ctx_t *ctx, const wr_config_t *config)
     conf->probes = 1;
     conf->count = WR_CB_5XX | WR_CB_CONNECT | WR_CB_TIMEOUT;
     conf->next_id = 1;
-    conf->seed = wr_cb_seed(conf);
+    wr_cb_seed(conf->seed, conf);
     atomic_init(&conf->nopen, 0);
     if (pthread_mutex_init(&conf->lock, NULL) != 0) {
         wr_log(ctx, WR_LEVEL_ERROR, "cannot create a lock");
@@ -239,72 +238,21 @@ failed:
 
 /* ---- the table (conf->lock held) ---------------------------------------- */
 
-/* FNV-1a from a per-instance random start, so that tunnel names cannot be
- * picked to pile up in one chain. */
-static uint32_t wr_cb_hash(const wr_cb_conf_t *conf, const char *key)
+static uint64_t wr_cb_hash(const wr_cb_conf_t *conf, const char *key)
 {
-    uint32_t h = 2166136261u ^ conf->seed;
-
-    for (; *key != '\0'; key++) {
-        h ^= (unsigned char)*key;
-        h *= 16777619u;
-    }
-    return h;
+    return wr_pt_hash(conf->seed, key, strlen(key));
 }
 
-static wr_cb_entry_t *wr_cb_find(wr_cb_conf_t *conf, const char *key, uint32_t hash)
+static wr_cb_entry_t *wr_cb_find(wr_cb_conf_t *conf, const char *key, uint64_t hash)
 {
-    wr_cb_entry_t *e;
-
-    if (conf->hash == NULL)
+    if (conf->table.slots == NULL)
         return NULL;
-    for (e = conf->hash[hash & (WR_CB_HASH_SIZE - 1)]; e != NULL; e = e->hnext)
-        if (e->hash == hash && strcmp(e->key, key) == 0)
-            return e;
-    return NULL;
-}
-
-static void wr_cb_lru_unlink(wr_cb_conf_t *conf, wr_cb_entry_t *e)
-{
-    if (e->prev != NULL)
-        e->prev->next = e->next;
-    else
-        conf->lru_head = e->next;
-    if (e->next != NULL)
-        e->next->prev = e->prev;
-    else
-        conf->lru_tail = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void wr_cb_lru_push(wr_cb_conf_t *conf, wr_cb_entry_t *e)
-{
-    e->prev = NULL;
-    e->next = conf->lru_head;
-    if (conf->lru_head != NULL)
-        conf->lru_head->prev = e;
-    conf->lru_head = e;
-    if (conf->lru_tail == NULL)
-        conf->lru_tail = e;
-}
-
-static void wr_cb_touch(wr_cb_conf_t *conf, wr_cb_entry_t *e)
-{
-    if (conf->lru_head == e)
-        return;
-    wr_cb_lru_unlink(conf, e);
-    wr_cb_lru_push(conf, e);
+    return (wr_cb_entry_t *)wr_pt_find(&conf->table, key, hash);
 }
 
 static void wr_cb_remove(wr_cb_conf_t *conf, wr_cb_entry_t *e)
 {
-    wr_cb_entry_t **pp = &conf->hash[e->hash & (WR_CB_HASH_SIZE - 1)];
-
-    while (*pp != e)
-        pp = &(*pp)->hnext;
-    *pp = e->hnext;
-    wr_cb_lru_unlink(conf, e);
-    conf->nkeys--;
+    wr_pt_remove(&conf->table, &e->node);
     if (e->state != WR_CB_CLOSED)
         atomic_fetch_sub(&conf->nopen, 1);
     free(e);
@@ -312,30 +260,23 @@ static void wr_cb_remove(wr_cb_conf_t *conf, wr_cb_entry_t *e)
 
 /* A closed entry with no failures yet; the least recently used one makes
  * room when the table is full. NULL when out of memory. */
-static wr_cb_entry_t *wr_cb_insert(wr_cb_conf_t *conf, const char *key, uint32_t hash, uint64_t now)
+static wr_cb_entry_t *wr_cb_insert(wr_cb_conf_t *conf, const char *key, uint64_t hash, uint64_t now)
 {
     size_t len = strlen(key);
     wr_cb_entry_t *e;
 
-    if (conf->hash == NULL) {
-        conf->hash = calloc(WR_CB_HASH_SIZE, sizeof(*conf->hash));
-        if (conf->hash == NULL)
-            return NULL;
-    }
-    if (conf->nkeys >= WR_CB_MAX_KEYS)
-        wr_cb_remove(conf, conf->lru_tail);
+    if (conf->table.slots == NULL && wr_pt_init(&conf->table, WR_CB_MAX_KEYS, conf->seed) != 0)
+        return NULL;
+    if (conf->table.count >= conf->table.max)
+        wr_cb_remove(conf, (wr_cb_entry_t *)conf->table.tail);
     e = calloc(1, sizeof(*e) + len + 1);
     if (e == NULL)
         return NULL;
     memcpy(e->key, key, len + 1);
     e->id = conf->next_id++;
-    e->hash = hash;
     e->state = WR_CB_CLOSED;
     e->tick = now / conf->tick_us;
-    e->hnext = conf->hash[hash & (WR_CB_HASH_SIZE - 1)];
-    conf->hash[hash & (WR_CB_HASH_SIZE - 1)] = e;
-    wr_cb_lru_push(conf, e);
-    conf->nkeys++;
+    wr_pt_add(&conf->table, &e->node, e->key, hash);
     return e;
 }
 
@@ -481,7 +422,7 @@ static int wr_cb_admit(wr_ctx_t *ctx, int http)
         pthread_mutex_unlock(&conf->lock);
         return WR_OK;
     }
-    wr_cb_touch(conf, e);
+    wr_pt_touch(&conf->table, &e->node);
     if (e->state == WR_CB_OPEN) {
         elapsed = now > e->opened_us ? now - e->opened_us : 0;
         if (elapsed < cooldown_us) {
@@ -567,7 +508,8 @@ static int wr_cb_log(wr_ctx_t *ctx)
     wr_cb_entry_t *e;
     int64_t status;
     uint64_t now;
-    uint32_t hash, n = 0;
+    uint64_t hash;
+    uint32_t n = 0;
     int failed, event = WR_CB_EV_NONE;
 
     if (slot == &wr_cb_rejected)
@@ -607,7 +549,7 @@ static int wr_cb_log(wr_ctx_t *ctx)
         /* open or half-open: a late failure of a request let through
          * before the circuit opened changes nothing */
         if (e != NULL && e->state == WR_CB_CLOSED) {
-            wr_cb_touch(conf, e);
+            wr_pt_touch(&conf->table, &e->node);
             wr_cb_advance(conf, e, now);
             e->counts[e->tick % WR_CB_SLOTS]++;
             e->total++;

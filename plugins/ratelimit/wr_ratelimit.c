@@ -3,10 +3,10 @@
  * requests (request_headers) and TCP connections (stream_open). See
  * docs/plugins/ratelimit.md.
  *
- * One table of buckets per instance, shared by all workers under a mutex:
- * a hash table (keyed SipHash, so that clients cannot choose colliding
- * keys) threaded on a list in order of use, so that finding, refilling and
- * evicting the least recently used bucket are all O(1).
+ * One table of buckets per instance, shared by all workers under a mutex
+ * (plugins/lib/wr_ptable.h: keyed SipHash, so that clients cannot choose
+ * colliding keys, and a list in order of use), so that finding, refilling
+ * and evicting the least recently used bucket are all O(1).
  *
  * Tokens are counted in millionths of millionths (1e-12) of a token, so a
  * rate of r tokens per second adds exactly r * 1e6 units per microsecond:
@@ -26,6 +26,8 @@
 
 #include <warren/plugin.h>
 
+#include "../lib/wr_ptable.h"
+
 #define WR_RL_UNIT      1000000000000ull /* one token, in bucket units */
 #define WR_RL_RATE_MAX  1000000ull       /* tokens per second */
 #define WR_RL_BURST_MAX 1000000
@@ -36,13 +38,10 @@
 
 enum { WR_RL_KEY_IP = 0, WR_RL_KEY_TUNNEL, WR_RL_KEY_TOKEN };
 
-typedef struct wr_rl_bucket {
-    struct wr_rl_bucket *hnext;       /* next in its hash chain */
-    struct wr_rl_bucket *prev, *next; /* order of use, most recent first */
-    uint64_t hash;
-    uint64_t tokens;  /* in 1e-12 tokens */
-    uint64_t last_us; /* when tokens was last brought up to date */
-    size_t klen;
+typedef struct {
+    wr_pt_node_t node; /* first: the table's links */
+    uint64_t tokens;   /* in 1e-12 tokens */
+    uint64_t last_us;  /* when tokens was last brought up to date */
     char key[];
 } wr_rl_bucket_t;
 
@@ -53,141 +52,39 @@ typedef struct {
     int key;
     int requests, streams;
     size_t max_keys;
-    uint64_t seed[2];
 
     /* the buckets, shared by the workers */
     pthread_mutex_t lock;
-    wr_rl_bucket_t **table; /* max_keys rounded up to a power of two */
-    size_t mask;
-    wr_rl_bucket_t *head, *tail;
-    size_t count;
+    wr_ptable_t table;
 } wr_rl_conf_t;
 
-/* ---- SipHash-2-4 (Aumasson and Bernstein) ------------------------------- */
-
-#define WR_RL_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-
-#define WR_RL_SIPROUND                                                                             \
-    do {                                                                                           \
-        v0 += v1;                                                                                  \
-        v1 = WR_RL_ROTL(v1, 13);                                                                   \
-        v1 ^= v0;                                                                                  \
-        v0 = WR_RL_ROTL(v0, 32);                                                                   \
-        v2 += v3;                                                                                  \
-        v3 = WR_RL_ROTL(v3, 16);                                                                   \
-        v3 ^= v2;                                                                                  \
-        v0 += v3;                                                                                  \
-        v3 = WR_RL_ROTL(v3, 21);                                                                   \
-        v3 ^= v0;                                                                                  \
-        v2 += v1;                                                                                  \
-        v1 = WR_RL_ROTL(v1, 17);                                                                   \
-        v1 ^= v2;                                                                                  \
-        v2 = WR_RL_ROTL(v2, 32);                                                                   \
-    } while (0)
-
-static uint64_t wr_rl_siphash(const uint64_t k[2], const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t v0 = 0x736f6d6570736575ull ^ k[0], v1 = 0x646f72616e646f6dull ^ k[1];
-    uint64_t v2 = 0x6c7967656e657261ull ^ k[0], v3 = 0x7465646279746573ull ^ k[1];
-    uint64_t m, b = (uint64_t)len << 56;
-    size_t i, left = len & 7;
-
-    for (i = 0; i + 8 <= len; i += 8) {
-        m = 0;
-        for (int j = 7; j >= 0; j--)
-            m = m << 8 | p[i + (size_t)j];
-        v3 ^= m;
-        WR_RL_SIPROUND;
-        WR_RL_SIPROUND;
-        v0 ^= m;
-    }
-    for (size_t j = 0; j < left; j++)
-        b |= (uint64_t)p[i + j] << (8 * j);
-    v3 ^= b;
-    WR_RL_SIPROUND;
-    WR_RL_SIPROUND;
-    v0 ^= b;
-    v2 ^= 0xff;
-    WR_RL_SIPROUND;
-    WR_RL_SIPROUND;
-    WR_RL_SIPROUND;
-    WR_RL_SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
-
 /* ---- the table (called with the lock held) ------------------------------ */
-
-static void wr_rl_unlink(wr_rl_conf_t *c, wr_rl_bucket_t *b)
-{
-    if (b->prev != NULL)
-        b->prev->next = b->next;
-    else
-        c->head = b->next;
-    if (b->next != NULL)
-        b->next->prev = b->prev;
-    else
-        c->tail = b->prev;
-    b->prev = b->next = NULL;
-}
-
-static void wr_rl_push_front(wr_rl_conf_t *c, wr_rl_bucket_t *b)
-{
-    b->prev = NULL;
-    b->next = c->head;
-    if (c->head != NULL)
-        c->head->prev = b;
-    else
-        c->tail = b;
-    c->head = b;
-}
-
-/* Forget the least recently used bucket. Its chain is walked to unhook it:
- * chains are short, the table having at least one slot per bucket. */
-static void wr_rl_evict(wr_rl_conf_t *c)
-{
-    wr_rl_bucket_t *b = c->tail, **pp;
-
-    if (b == NULL)
-        return;
-    wr_rl_unlink(c, b);
-    for (pp = &c->table[b->hash & c->mask]; *pp != NULL; pp = &(*pp)->hnext)
-        if (*pp == b) {
-            *pp = b->hnext;
-            break;
-        }
-    c->count--;
-    free(b);
-}
 
 /* The bucket of key, made (full) when there is none; NULL when out of
  * memory. It becomes the most recently used. */
 static wr_rl_bucket_t *wr_rl_get(wr_rl_conf_t *c, const char *key, uint64_t now)
 {
     size_t klen = strlen(key);
-    uint64_t hash = wr_rl_siphash(c->seed, key, klen);
+    uint64_t hash = wr_pt_hash(c->table.seed, key, klen);
+    wr_pt_node_t *n = wr_pt_find(&c->table, key, hash);
     wr_rl_bucket_t *b;
 
-    for (b = c->table[hash & c->mask]; b != NULL; b = b->hnext)
-        if (b->hash == hash && b->klen == klen && memcmp(b->key, key, klen) == 0) {
-            wr_rl_unlink(c, b);
-            wr_rl_push_front(c, b);
-            return b;
-        }
-    while (c->count >= c->max_keys)
-        wr_rl_evict(c);
+    if (n != NULL) {
+        wr_pt_touch(&c->table, n);
+        return (wr_rl_bucket_t *)n;
+    }
+    while (c->table.count >= c->table.max) {
+        n = c->table.tail; /* the least recently used is forgotten */
+        wr_pt_remove(&c->table, n);
+        free(n);
+    }
     b = malloc(sizeof(*b) + klen + 1);
     if (b == NULL)
         return NULL;
-    b->hash = hash;
     b->tokens = c->cap;
     b->last_us = now;
-    b->klen = klen;
     memcpy(b->key, key, klen + 1);
-    b->hnext = c->table[hash & c->mask];
-    c->table[hash & c->mask] = b;
-    c->count++;
-    wr_rl_push_front(c, b);
+    wr_pt_add(&c->table, &b->node, b->key, hash);
     return b;
 }
 
@@ -329,15 +226,19 @@ static int wr_rl_parse_rate(const char *s, uint64_t *out)
     return 0;
 }
 
+static void wr_rl_bucket_free(wr_pt_node_t *n)
+{
+    free(n); /* the node is the bucket's first member */
+}
+
 static void wr_rl_destroy_conf(void *data)
 {
     wr_rl_conf_t *c = data;
 
     if (c == NULL)
         return;
-    while (c->tail != NULL)
-        wr_rl_evict(c);
-    free(c->table);
+    if (c->table.slots != NULL)
+        wr_pt_destroy(&c->table, wr_rl_bucket_free);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -361,7 +262,7 @@ static void *wr_rl_create_conf(wr_ctx_t *ctx, const wr_config_t *config)
     const wr_config_t *v;
     const char *s;
     int64_t n;
-    size_t slots;
+    uint64_t seed[2];
 
     if (c == NULL) {
         if (config != NULL)
@@ -419,11 +320,8 @@ static void *wr_rl_create_conf(wr_ctx_t *ctx, const wr_config_t *config)
     if ((v = wr_config_get(config, "streams")) != NULL && wr_config_bool(v, &c->streams) != WR_OK)
         goto failed;
 
-    for (slots = 1; slots < c->max_keys;)
-        slots <<= 1;
-    c->mask = slots - 1;
-    c->table = calloc(slots, sizeof(*c->table));
-    if (c->table == NULL) {
+    wr_rl_seed(seed);
+    if (wr_pt_init(&c->table, c->max_keys, seed) != 0) {
         wr_config_error(config, WR_RL_NO_MEMORY);
         goto failed;
     }
@@ -431,11 +329,10 @@ static void *wr_rl_create_conf(wr_ctx_t *ctx, const wr_config_t *config)
         wr_config_error(config, "cannot create a mutex");
         goto failed;
     }
-    wr_rl_seed(c->seed);
     return c;
 
 failed:
-    free(c->table);
+    free(c->table.slots);
     free(c);
     return NULL;
 }

@@ -453,13 +453,13 @@ START_TEST(test_circuit_breaker__bounded)
         ck_assert_int_eq(wr_plugin.request_headers(c), WR_OK);
         finish(c, 500, NULL);
     }
-    ck_assert_uint_eq(conf->nkeys, WR_CB_MAX_KEYS);
+    ck_assert_uint_eq(conf->table.count, WR_CB_MAX_KEYS);
     /* h0 is used again: h1 is now the least recently used */
     request(conf, "h0.example.com", 500, NULL);
     ck_assert_int_eq(state_of(conf, "h0.example.com"), WR_CB_OPEN);
     ck_assert_uint_eq(atomic_load(&conf->nopen), 1);
     request(conf, "new.example.com", 500, NULL);
-    ck_assert_uint_eq(conf->nkeys, WR_CB_MAX_KEYS);
+    ck_assert_uint_eq(conf->table.count, WR_CB_MAX_KEYS);
     ck_assert_int_eq(state_of(conf, "h1.example.com"), -1);
     ck_assert_int_eq(state_of(conf, "h2.example.com"), WR_CB_CLOSED);
     ck_assert_int_eq(state_of(conf, "new.example.com"), WR_CB_CLOSED);
@@ -482,7 +482,7 @@ START_TEST(test_circuit_breaker__no_key)
     c = fake_ctx(WR_PHASE_REQUEST_HEADERS, conf);
     ck_assert_int_eq(wr_plugin.request_headers(c), WR_OK);
     finish(c, 500, NULL);
-    ck_assert_uint_eq(conf->nkeys, 1);
+    ck_assert_uint_eq(conf->table.count, 1);
     wr_plugin.destroy_conf(conf);
 }
 END_TEST

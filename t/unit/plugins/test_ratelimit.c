@@ -68,22 +68,23 @@ static void advance_us(uint64_t us)
  * hold the same count buckets, at most max_keys. */
 static void check_table(const wr_rl_conf_t *c)
 {
+    const wr_ptable_t *t = &c->table;
     size_t in_list = 0, in_chains = 0;
-    const wr_rl_bucket_t *prev = NULL;
+    const wr_pt_node_t *prev = NULL;
 
-    for (const wr_rl_bucket_t *b = c->head; b != NULL; prev = b, b = b->next) {
-        ck_assert_ptr_eq(b->prev, prev);
+    for (const wr_pt_node_t *n = t->head; n != NULL; prev = n, n = n->next) {
+        ck_assert_ptr_eq(n->prev, prev);
         in_list++;
     }
-    ck_assert_ptr_eq(c->tail, prev);
-    for (size_t i = 0; i <= c->mask; i++)
-        for (const wr_rl_bucket_t *b = c->table[i]; b != NULL; b = b->hnext) {
-            ck_assert_uint_eq(b->hash & c->mask, i);
+    ck_assert_ptr_eq(t->tail, prev);
+    for (size_t i = 0; i <= t->mask; i++)
+        for (const wr_pt_node_t *n = t->slots[i]; n != NULL; n = n->hnext) {
+            ck_assert_uint_eq(n->hash & t->mask, i);
             in_chains++;
         }
-    ck_assert_uint_eq(in_list, c->count);
-    ck_assert_uint_eq(in_chains, c->count);
-    ck_assert_uint_le(c->count, c->max_keys);
+    ck_assert_uint_eq(in_list, t->count);
+    ck_assert_uint_eq(in_chains, t->count);
+    ck_assert_uint_le(t->count, c->max_keys);
 }
 
 START_TEST(test_ratelimit__parse_rate)
@@ -146,7 +147,7 @@ START_TEST(test_ratelimit__config_defaults)
     ck_assert_uint_eq(c->cap, 10 * WR_RL_UNIT); /* burst = rate */
     ck_assert_int_eq(c->key, WR_RL_KEY_IP);
     ck_assert_uint_eq(c->max_keys, 10000);
-    ck_assert_uint_eq(c->mask, 16383);
+    ck_assert_uint_eq(c->table.mask, 16383);
     ck_assert_int_eq(c->requests, 1);
     ck_assert_int_eq(c->streams, 1);
     c = load("rate: 2.5\n");
@@ -157,7 +158,7 @@ START_TEST(test_ratelimit__config_defaults)
     ck_assert_uint_eq(c->cap, 7 * WR_RL_UNIT);
     ck_assert_int_eq(c->key, WR_RL_KEY_TOKEN);
     ck_assert_uint_eq(c->max_keys, 3);
-    ck_assert_uint_eq(c->mask, 3);
+    ck_assert_uint_eq(c->table.mask, 3);
     ck_assert_int_eq(c->requests, 0);
     ck_assert_int_eq(c->streams, 0);
 }
@@ -251,7 +252,7 @@ START_TEST(test_ratelimit__keys_independent)
     ck_assert_int_eq(hit(NULL), WR_OK);
     ck_assert_int_eq(hit(NULL), WR_OK);
     ck_assert_int_eq(wr_plugin.request_headers(request(NULL)), WR_REJECT);
-    ck_assert_uint_eq(((wr_rl_conf_t *)t_conf)->count, 4);
+    ck_assert_uint_eq(((wr_rl_conf_t *)t_conf)->table.count, 4);
 
     /* key: tunnel, then token (the session's token id) */
     load("rate: 1\nburst: 1\nkey: tunnel\n");
@@ -282,12 +283,12 @@ START_TEST(test_ratelimit__lru_bound)
     ck_assert_int_eq(hit("10.0.0.1"), WR_OK);
     ck_assert_int_eq(hit("10.0.0.2"), WR_OK);
     ck_assert_int_eq(hit("10.0.0.3"), WR_OK); /* 10.0.0.1 forgotten */
-    ck_assert_uint_eq(c->count, 2);
+    ck_assert_uint_eq(c->table.count, 2);
     check_table(c);
     ck_assert_int_eq(hit("10.0.0.1"), WR_OK);     /* a full bucket again; 10.0.0.2 goes */
     ck_assert_int_eq(hit("10.0.0.3"), WR_REJECT); /* still remembered, empty */
     ck_assert_int_eq(hit("10.0.0.2"), WR_OK);     /* forgotten: full */
-    ck_assert_uint_eq(c->count, 2);
+    ck_assert_uint_eq(c->table.count, 2);
     check_table(c);
 
     /* recency, not age: a refused request counts as a use */
@@ -298,8 +299,8 @@ START_TEST(test_ratelimit__lru_bound)
     ck_assert_int_eq(hit("10.0.0.3"), WR_OK);     /* 10.0.0.2 was the least recent */
     ck_assert_int_eq(hit("10.0.0.1"), WR_REJECT); /* kept */
     ck_assert_int_eq(hit("10.0.0.2"), WR_OK);
-    ck_assert_str_eq(c->head->key, "10.0.0.2");
-    ck_assert_str_eq(c->tail->key, "10.0.0.1");
+    ck_assert_str_eq(c->table.head->key, "10.0.0.2");
+    ck_assert_str_eq(c->table.tail->key, "10.0.0.1");
     check_table(c);
 }
 END_TEST
@@ -315,7 +316,7 @@ START_TEST(test_ratelimit__many_keys)
             /* every key was forgotten since its last use: always full */
             ck_assert_int_eq(hit(ip), WR_OK);
         }
-    ck_assert_uint_eq(c->count, 100);
+    ck_assert_uint_eq(c->table.count, 100);
     check_table(c);
     /* the last 100 are remembered (and empty) */
     ck_assert_int_eq(hit("10.0.3.231"), WR_REJECT);
@@ -404,7 +405,7 @@ START_TEST(test_ratelimit__threads)
         free(r);
     }
     ck_assert_uint_eq(total, T_THREADS * T_TAKES); /* the clock stood still: all from bursts */
-    ck_assert_uint_eq(c->count, 16);
+    ck_assert_uint_eq(c->table.count, 16);
     check_table(c);
 }
 END_TEST
