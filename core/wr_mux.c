@@ -1017,6 +1017,7 @@ static void wr_mux_read_cb(struct bufferevent *bev, void *arg)
     struct evbuffer *in = bufferevent_get_input(bev);
     char why[128];
 
+    wr_bev_read_rest(bev, WR_BEV_READ_REST);
     wr_mux_enter(m);
     while (!m->dead) {
         uint8_t raw[WR_FRAME_HDR_LEN];

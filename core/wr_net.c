@@ -10,12 +10,16 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/uio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 
 int wr_addr_parse(const char *text, wr_addr_t *addr, char *why, size_t whylen)
 {
@@ -173,6 +177,46 @@ void wr_bev_bulk(struct bufferevent *bev)
 {
     bufferevent_set_max_single_read(bev, 256 * 1024);
     bufferevent_set_max_single_write(bev, 1024 * 1024);
+}
+
+/* What libevent 2.1 reads per call at most (EVBUFFER_MAX_READ). */
+#define WR_LIBEVENT_MAX_READ 4096
+
+size_t wr_bev_read_rest(struct bufferevent *bev, size_t limit)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t have = evbuffer_get_length(in);
+    struct evbuffer_iovec v[2];
+    struct iovec iov[2];
+    ssize_t got;
+    int fd, n;
+
+    if (have < WR_LIBEVENT_MAX_READ || have >= limit || !(bufferevent_get_enabled(bev) & EV_READ) ||
+        bufferevent_get_underlying(bev) != NULL || bufferevent_openssl_get_ssl(bev) != NULL ||
+        (fd = bufferevent_getfd(bev)) < 0)
+        return 0;
+    /* A socket bufferevent keeps its input's end frozen outside its own
+     * reads. */
+    evbuffer_unfreeze(in, 0);
+    n = evbuffer_reserve_space(in, (ev_ssize_t)(limit - have), v, 2);
+    for (int i = 0; i < n; i++) {
+        iov[i].iov_base = v[i].iov_base;
+        iov[i].iov_len = v[i].iov_len;
+    }
+    do
+        got = n > 0 ? readv(fd, iov, n) : -1;
+    while (got == -1 && errno == EINTR);
+    if (got > 0) {
+        size_t left = (size_t)got;
+        int used = 0;
+        while (left > 0) {
+            v[used].iov_len = left < v[used].iov_len ? left : v[used].iov_len;
+            left -= v[used++].iov_len;
+        }
+        evbuffer_commit_space(in, v, used);
+    }
+    evbuffer_freeze(in, 0);
+    return got > 0 ? (size_t)got : 0;
 }
 
 void wr_peer_ip(const char *peer, char *ip, size_t len)

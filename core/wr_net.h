@@ -39,10 +39,24 @@ int wr_connect(const wr_addr_t *addr, int timeout_ms);
  * queue. Best effort: failures are ignored. */
 void wr_sock_tune(int fd, int notsent_lowat);
 
-/* Let a bufferevent that carries bulk data read 256 KiB and write 1 MiB
- * per call (libevent's default is 16 KiB: four times the system calls and
- * wake-ups for the same bytes). */
+/* Let a bufferevent that carries bulk data write 1 MiB per call and read
+ * up to 256 KiB (libevent's default is 16 KiB for both). */
 struct bufferevent;
 void wr_bev_bulk(struct bufferevent *bev);
+
+/* libevent 2.1 reads a socket at most 4096 bytes per wake-up
+ * (EVBUFFER_MAX_READ, whatever bufferevent_set_max_single_read says), so a
+ * 100 KiB response costs 25 rounds of epoll_wait, FIONREAD and readv at each
+ * end. Called first thing in a plain socket bufferevent's read callback:
+ * when the input holds 4 KiB or more, the read that brought it was probably
+ * cut short, so the rest is read now with one readv, up to `limit` bytes in
+ * the input in all. Small messages never reach 4 KiB and cost nothing more.
+ * Does nothing for a TLS bufferevent, one whose reading is off, or a filter.
+ * End of file and errors are left for libevent's next read to report.
+ * Returns the bytes added. */
+size_t wr_bev_read_rest(struct bufferevent *bev, size_t limit);
+
+/* The read limit for wr_bev_read_rest on bulk connections. */
+#define WR_BEV_READ_REST (256 * 1024)
 
 #endif

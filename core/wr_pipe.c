@@ -191,6 +191,7 @@ static int wr_pipe_pull(wr_pipe_t *p)
 
 static void wr_pipe_sock_read_cb(struct bufferevent *bev, void *arg)
 {
+    wr_bev_read_rest(bev, WR_BEV_READ_REST);
     wr_pipe_push(arg);
 }
 

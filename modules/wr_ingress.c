@@ -39,10 +39,10 @@
 #include "wr_sni.h"
 #include "wr_tls.h"
 
-#define WR_HC_OUT_HIGH (256 * 1024) /* public output above: stop reading the stream */
-#define WR_HC_READ_MAX (256 * 1024) /* stream bytes taken per round */
-#define WR_HC_MAX_HOPS 3            /* moves between workers for one request */
-#define WR_HC_READ_AHEAD (64 * 1024) /* input kept beyond a head while a response runs */
+#define WR_HC_OUT_HIGH   (256 * 1024) /* public output above: stop reading the stream */
+#define WR_HC_READ_MAX   (256 * 1024) /* stream bytes taken per round */
+#define WR_HC_MAX_HOPS   3            /* moves between workers for one request */
+#define WR_HC_READ_AHEAD (64 * 1024)  /* input kept beyond a head while a response runs */
 
 enum {
     WR_HC_PEEK,
@@ -840,9 +840,11 @@ static void wr_hc_on_read(struct bufferevent *bev, void *arg)
 
     if (hc->state == WR_HC_HEAD)
         wr_hc_read_head(hc);
-    else if (hc->state == WR_HC_BODY)
+    else if (hc->state == WR_HC_BODY) {
+        /* Under the read watermark, as libevent's own reads stay. */
+        wr_bev_read_rest(bev, wr_ing.conf->max_header + WR_HC_READ_AHEAD);
         wr_hc_read_body(hc);
-    else if (hc->state == WR_HC_LINGER)
+    } else if (hc->state == WR_HC_LINGER)
         evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
     else if (hc->state != WR_HC_WAIT && hc->state != WR_HC_PLUGIN)
         bufferevent_disable(bev, EV_READ);

@@ -427,6 +427,7 @@ static int wr_preq_response(wr_preq_t *r)
 
 static void wr_preq_local_read(struct bufferevent *bev, void *arg)
 {
+    wr_bev_read_rest(bev, WR_BEV_READ_REST);
     (void)wr_preq_response(arg);
 }
 
