@@ -36,6 +36,10 @@
  * (xtaci/smux initialPeerWindow). */
 #define WR_SMUX_INITIAL_WINDOW 262144u
 
+/* A frame may split a buffer chain, copying its head, when that head is
+ * this small. */
+#define WR_FRAME_CUT_COPY 4096
+
 enum {
     WR_MUX_DETECT = 0,   /* server: waiting for the first byte to pick the protocol */
     WR_MUX_WAIT_PREFACE, /* client: warren preface sent, the peer's not yet received */
@@ -677,6 +681,25 @@ static void wr_mux_send_preface(wr_mux_t *m)
     evbuffer_add(wr_mux_output(m), buf, sizeof(buf));
 }
 
+/* Where to end a frame of at most n of the bytes queued in b. Moving whole
+ * buffer chains into the output costs nothing, but a chain cut in two has
+ * its head copied: end the frame before a chain that straddles n, unless
+ * little of it would be copied or it is the first (a shorter frame costs
+ * only its 8-byte header). */
+static size_t wr_mux_frame_cut(struct evbuffer *b, size_t n)
+{
+    struct evbuffer_iovec v[16];
+    int k = evbuffer_peek(b, (ev_ssize_t)n, NULL, v, 16);
+    size_t sum = 0;
+
+    for (int i = 0; i < k && i < 16; i++) {
+        if (sum + v[i].iov_len > n)
+            return n - sum > WR_FRAME_CUT_COPY && sum > 0 ? sum : n;
+        sum += v[i].iov_len;
+    }
+    return n;
+}
+
 /* Frame queued stream data into the session output, highest priority first,
  * round-robin inside a class, while the output is below its high mark. */
 static void wr_mux_pump(wr_mux_t *m)
@@ -708,6 +731,8 @@ static void wr_mux_pump(wr_mux_t *m)
                 n = session;
             if (n > m->send_frame)
                 n = m->send_frame;
+            if (n < queued)
+                n = wr_mux_frame_cut(s->out, n);
             wr_frame_hdr_encode(hdr, (uint8_t)m->version, WR_CMD_PSH, (uint16_t)n, s->id);
             evbuffer_add(out, hdr, sizeof(hdr));
             evbuffer_remove_buffer(s->out, out, n);
@@ -1016,8 +1041,8 @@ static void wr_mux_read_cb(struct bufferevent *bev, void *arg)
     wr_mux_t *m = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
     char why[128];
+    int topped = 0;
 
-    wr_bev_read_rest(bev, WR_BEV_READ_REST);
     wr_mux_enter(m);
     while (!m->dead) {
         uint8_t raw[WR_FRAME_HDR_LEN];
@@ -1038,8 +1063,19 @@ static void wr_mux_read_cb(struct bufferevent *bev, void *arg)
             wr_mux_fail(m, "protocol error: %s", why);
             break;
         }
-        if (evbuffer_get_length(in) < WR_FRAME_HDR_LEN + (size_t)h.length)
-            break; /* the rest of the frame is still on its way */
+        if (evbuffer_get_length(in) < WR_FRAME_HDR_LEN + (size_t)h.length) {
+            /* The rest of the frame is still on its way, or in the socket
+             * past libevent's 4 KiB read: for a large frame, take what is
+             * there now (once per call). Small frames never do, so that a
+             * burst of them is not gathered into one large buffer that
+             * outlives the burst in the heap. */
+            if (!topped && h.length >= WR_BEV_READ_LARGE) {
+                topped = 1;
+                if (wr_bev_read_avail(bev, WR_BEV_READ_REST) > 0)
+                    continue;
+            }
+            break;
+        }
         evbuffer_drain(in, WR_FRAME_HDR_LEN);
         m->rx_frames++;
         switch (h.cmd) {

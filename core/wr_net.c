@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,32 +180,32 @@ void wr_bev_bulk(struct bufferevent *bev)
     bufferevent_set_max_single_write(bev, 1024 * 1024);
 }
 
-/* What libevent 2.1 reads per call at most (EVBUFFER_MAX_READ). */
-#define WR_LIBEVENT_MAX_READ 4096
-
 size_t wr_bev_read_rest(struct bufferevent *bev, size_t limit)
 {
-    struct evbuffer *in = bufferevent_get_input(bev);
-    size_t have = evbuffer_get_length(in);
+    if (evbuffer_get_length(bufferevent_get_input(bev)) < WR_BEV_READ_LARGE)
+        return 0;
+    return wr_bev_read_avail(bev, limit);
+}
+
+/* One readv into reserved space of the input; bytes read, 0 on EOF, -1 with
+ * errno on an error. */
+static ssize_t wr_bev_readv(int fd, struct evbuffer *in, size_t want)
+{
     struct evbuffer_iovec v[2];
     struct iovec iov[2];
     ssize_t got;
-    int fd, n;
+    int n = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
 
-    if (have < WR_LIBEVENT_MAX_READ || have >= limit || !(bufferevent_get_enabled(bev) & EV_READ) ||
-        bufferevent_get_underlying(bev) != NULL || bufferevent_openssl_get_ssl(bev) != NULL ||
-        (fd = bufferevent_getfd(bev)) < 0)
-        return 0;
-    /* A socket bufferevent keeps its input's end frozen outside its own
-     * reads. */
-    evbuffer_unfreeze(in, 0);
-    n = evbuffer_reserve_space(in, (ev_ssize_t)(limit - have), v, 2);
+    if (n <= 0)
+        return -1;
+    /* The space reserved can be larger than asked for: read no more. */
     for (int i = 0; i < n; i++) {
         iov[i].iov_base = v[i].iov_base;
-        iov[i].iov_len = v[i].iov_len;
+        iov[i].iov_len = v[i].iov_len < want ? v[i].iov_len : want;
+        want -= iov[i].iov_len;
     }
     do
-        got = n > 0 ? readv(fd, iov, n) : -1;
+        got = readv(fd, iov, n);
     while (got == -1 && errno == EINTR);
     if (got > 0) {
         size_t left = (size_t)got;
@@ -215,8 +216,47 @@ size_t wr_bev_read_rest(struct bufferevent *bev, size_t limit)
         }
         evbuffer_commit_space(in, v, used);
     }
+    return got;
+}
+
+size_t wr_bev_read_avail(struct bufferevent *bev, size_t limit)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t have = evbuffer_get_length(in), total = 0;
+    int fd, avail;
+
+    if (have >= limit || !(bufferevent_get_enabled(bev) & EV_READ) ||
+        bufferevent_get_underlying(bev) != NULL || bufferevent_openssl_get_ssl(bev) != NULL ||
+        (fd = bufferevent_getfd(bev)) < 0)
+        return 0;
+    /* Space for what is there and no more: reserving the whole limit each
+     * time would allocate 256 KiB for a few KiB, and a burst of such
+     * buffers stays in the heap as resident memory. */
+    if (ioctl(fd, FIONREAD, &avail) == -1 || avail <= 0)
+        return 0;
+    if ((size_t)avail > limit - have)
+        avail = (int)(limit - have);
+    /* A socket bufferevent keeps its input's end frozen outside its own
+     * reads. */
+    evbuffer_unfreeze(in, 0);
+    /* In pieces that fit a mux frame with room to spare: a session sends
+     * whole buffer chains as frames without copying them, but splits (and
+     * so copies) a chain larger than a frame. */
+    while (total < (size_t)avail) {
+        size_t want = (size_t)avail - total;
+        ssize_t got;
+
+        if (want > WR_BEV_READ_PIECE)
+            want = WR_BEV_READ_PIECE;
+        got = wr_bev_readv(fd, in, want);
+        if (got <= 0)
+            break; /* EOF and errors: libevent's next read reports them */
+        total += (size_t)got;
+        if ((size_t)got < want)
+            break;
+    }
     evbuffer_freeze(in, 0);
-    return got > 0 ? (size_t)got : 0;
+    return total;
 }
 
 void wr_peer_ip(const char *peer, char *ip, size_t len)

@@ -49,14 +49,28 @@ void wr_bev_bulk(struct bufferevent *bev);
  * 100 KiB response costs 25 rounds of epoll_wait, FIONREAD and readv at each
  * end. Called first thing in a plain socket bufferevent's read callback:
  * when the input holds 4 KiB or more, the read that brought it was probably
- * cut short, so the rest is read now with one readv, up to `limit` bytes in
- * the input in all. Small messages never reach 4 KiB and cost nothing more.
+ * cut short, so the rest is read now (FIONREAD, then one readv), up to
+ * `limit` bytes in the input in all. Small messages never reach 4 KiB and
+ * cost nothing more.
  * Does nothing for a TLS bufferevent, one whose reading is off, or a filter.
  * End of file and errors are left for libevent's next read to report.
  * Returns the bytes added. */
 size_t wr_bev_read_rest(struct bufferevent *bev, size_t limit);
 
+/* The same without the 4 KiB test: read what the socket holds now, up to
+ * `limit` bytes in the input, for a caller that knows more is due (the rest
+ * of a large frame). */
+size_t wr_bev_read_avail(struct bufferevent *bev, size_t limit);
+
+/* What wr_bev_read_avail reads per readv: with a response head of up to
+ * 4 KiB, still inside one 64 KiB mux frame. */
+#define WR_BEV_READ_PIECE (60 * 1024)
+
 /* The read limit for wr_bev_read_rest on bulk connections. */
 #define WR_BEV_READ_REST (256 * 1024)
+
+/* What libevent 2.1 reads per call at most (EVBUFFER_MAX_READ): a read
+ * that brought this much was probably cut short. */
+#define WR_BEV_READ_LARGE 4096
 
 #endif

@@ -49,7 +49,6 @@ struct wr_pipe {
     unsigned sock_shut : 1;   /* shutdown(SHUT_WR) done on the socket */
     unsigned sock_paused : 1; /* socket reading off while the stream's queue is full */
     unsigned ending : 1;      /* inside wr_pipe_finish / wr_pipe_free */
-    char reason[128];
 };
 
 static void wr_pipe_sock_read_cb(struct bufferevent *bev, void *arg);
@@ -109,11 +108,13 @@ static void wr_pipe_finish(wr_pipe_t *p, const char *reason, int how)
  * failed shutdown) and its peer must not take the end for a clean one. */
 static void wr_pipe_sock_failed(wr_pipe_t *p, const char *what, int err)
 {
+    char reason[128]; /* on the stack: an idle pipe carries no text */
+
     if (err != 0)
-        snprintf(p->reason, sizeof(p->reason), "%s: %s", what, evutil_socket_error_to_string(err));
+        snprintf(reason, sizeof(reason), "%s: %s", what, evutil_socket_error_to_string(err));
     else
-        snprintf(p->reason, sizeof(p->reason), "%s", what);
-    wr_pipe_finish(p, p->reason, WR_PIPE_RESET_STREAM | WR_PIPE_ABORT_SOCKET);
+        snprintf(reason, sizeof(reason), "%s", what);
+    wr_pipe_finish(p, reason, WR_PIPE_RESET_STREAM | WR_PIPE_ABORT_SOCKET);
 }
 
 /* The stream went away under us: close the socket with RST. */
@@ -122,9 +123,7 @@ static void wr_pipe_stream_failed(wr_pipe_t *p)
     const char *why = wr_mux_stream_session(p->s) == NULL ? "tunnel session ended" : "stream reset";
 
     p->st.reset = wr_mux_stream_reset_reason(p->s);
-
-    snprintf(p->reason, sizeof(p->reason), "%s", why);
-    wr_pipe_finish(p, p->reason, WR_PIPE_ABORT_SOCKET);
+    wr_pipe_finish(p, why, WR_PIPE_ABORT_SOCKET);
 }
 
 /* Clean end once both directions are finished. -1 when the pipe ended. */

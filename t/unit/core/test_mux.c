@@ -371,8 +371,10 @@ START_TEST(test_mux__budget_resets_smux_stream_over_it)
     /* smux has no RST: the peer sees the reset stream end with FIN. */
     ck_assert_int_eq(run_until(&kb.eof, 2000), 1);
     ck_assert_int_eq(ka.reset + ka.eof, 0);
-    ck_assert_int_eq(s.accepted, 2);
-    ck_assert_ptr_null(s.last); /* the server's B had its reset event and was closed */
+    /* Whether the server's application saw B before its reset depends on
+     * how much of B one read brought: if it did, B had its reset event and
+     * was closed; if not, B died in the accept backlog. */
+    ck_assert(s.accepted == 1 || (s.accepted == 2 && s.last == NULL));
     ck_assert_ptr_nonnull(s.first);
     ck_assert_int_eq(wr_mux_stream_dead(s.first), 0);
     ck_assert_uint_eq(wr_mux_buffered(s.m), 64 * 1024);
