@@ -938,6 +938,17 @@ static int wr_hdrs_remove(wr_hdrs_t *h, const char *name)
     return found;
 }
 
+int wr_hdrs_set(wr_hdrs_t *h, const char *name, const char *value)
+{
+    if (h == NULL || wr_hdrs_load(h) != 0)
+        return -1;
+    wr_hdrs_remove(h, name);
+    if (wr_hdrs_push(h, name, strlen(name), value, strlen(value)) != 0)
+        return -1;
+    h->changed = 1;
+    return 0;
+}
+
 /* ---- the API table ------------------------------------------------------ */
 
 static const wr_pinst_t *wr_ctx_inst(const wr_ctx_t *ctx)
