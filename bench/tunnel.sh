@@ -46,6 +46,10 @@
 set -u
 LC_ALL=C
 export LC_ALL
+# Two warren processes may run at once: no admin or dashboard listener
+# (they would both want 127.0.0.1:9090 and :4040).
+WARREN_ADMIN_BIND=off WARREN_DASHBOARD_BIND=off
+export WARREN_ADMIN_BIND WARREN_DASHBOARD_BIND
 
 cd "$(dirname "$0")/.." || exit 2
 

@@ -1118,6 +1118,8 @@ static void wr_http_emit_request(wr_http_w_t *w, const void *arg)
                 continue;
             if (fw->add_xfh && wr_http_ieq(f->name, f->name_len, "x-forwarded-host"))
                 continue;
+            if (fw->traceparent != NULL && wr_http_ieq(f->name, f->name_len, "traceparent"))
+                continue;
             if (fw->host_override != NULL && wr_http_ieq(f->name, f->name_len, "host")) {
                 if (!host_done)
                     wr_http_put_field(w, f->name, f->name_len, fw->host_override,
@@ -1147,6 +1149,8 @@ static void wr_http_emit_request(wr_http_w_t *w, const void *arg)
         wr_http_put_field(w, "X-Forwarded-Proto", 17, fw->proto, strlen(fw->proto));
     if (fw != NULL && fw->add_xfh && host != NULL)
         wr_http_put_field(w, "X-Forwarded-Host", 16, host->value, host->value_len);
+    if (fw != NULL && fw->traceparent != NULL)
+        wr_http_put_field(w, "traceparent", 11, fw->traceparent, strlen(fw->traceparent));
     if (upgrade)
         wr_http_puts(w, "Connection: upgrade\r\n");
     wr_http_put(w, "\r\n", 2);
@@ -1171,7 +1175,7 @@ int wr_http_write_request(struct evbuffer *out, const wr_http_head_t *h, const w
     if (!h->is_request || h->method_name == NULL)
         return -1;
     if (fw != NULL && (!wr_http_clean(fw->client_ip) || !wr_http_clean(fw->proto) ||
-                       !wr_http_clean(fw->host_override)))
+                       !wr_http_clean(fw->host_override) || !wr_http_clean(fw->traceparent)))
         return -1;
     return wr_http_emit(out, wr_http_emit_request, &a);
 }

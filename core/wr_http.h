@@ -229,6 +229,8 @@ typedef struct {
     const char *host_override; /* NULL, or the Host value to send instead of the received */
     int keep_upgrade;          /* an upgrade request keeps Upgrade and gets
                                   Connection: upgrade */
+    const char *traceparent;   /* NULL, or the traceparent value to send instead of
+                                  every received one (W3C trace context) */
 } wr_http_fwd_t;
 
 /*

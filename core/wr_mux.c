@@ -30,6 +30,7 @@
 #include "wr_frame.h"
 #include "wr_log.h"
 #include "wr_net.h"
+#include "wr_stats.h"
 #include "wr_tls.h"
 
 /* What a plain smux v2 sender assumes about our window before our first UPD
@@ -69,7 +70,7 @@ struct wr_mux_stream {
     unsigned got_upd : 1;
     struct evbuffer *in;  /* received, not yet read; created on first data */
     struct evbuffer *out; /* queued for sending; created on first write */
-    uint32_t rx_total;    /* bytes received (mod 2^32) */
+    uint16_t tunnel;      /* its wr_stats tunnel label + 1; 0: none */
     uint32_t consumed;    /* bytes read by the application (mod 2^32) */
     uint32_t upd_at;      /* consumed at the last UPD sent */
     uint32_t peer_window;
@@ -118,6 +119,7 @@ struct wr_mux {
     uint64_t rx_frames_at_ping;
     int ping_outstanding;
     int64_t rtt_us;
+    uint64_t payload_rx, payload_tx; /* PSH payload bytes, for the status page */
     int busy;
     unsigned accept_paused : 1;
     unsigned goaway_sent : 1;
@@ -127,6 +129,7 @@ struct wr_mux {
     unsigned closed_notified : 1;
     unsigned freeing : 1;
     unsigned torn_down : 1;
+    unsigned session_stalled : 1; /* data waits for the peer's session window */
     char reason[160];
 };
 
@@ -256,6 +259,7 @@ static void wr_mux_emit(wr_mux_t *m, uint8_t cmd, uint32_t sid, const void *payl
     uint8_t frame[WR_FRAME_HDR_LEN + 16];
 
     wr_frame_hdr_encode(frame, (uint8_t)m->version, cmd, len, sid);
+    wr_metric_add(wr_stats.frames_sent, cmd, 0, 1);
     if (len > 0)
         memcpy(frame + WR_FRAME_HDR_LEN, payload, len);
     evbuffer_add(wr_mux_output(m), frame, WR_FRAME_HDR_LEN + len);
@@ -314,6 +318,16 @@ static void wr_stream_notify(wr_mux_stream_t *s)
 static size_t wr_buf_len(const struct evbuffer *b)
 {
     return b ? evbuffer_get_length(b) : 0;
+}
+
+/* PSH payload of a tunnel's stream, counted toward the local service
+ * (inbound: what a server sends, what a client receives) or back toward
+ * public clients (outbound). */
+static void wr_stream_count_payload(const wr_mux_t *m, const wr_mux_stream_t *s, int sent, size_t n)
+{
+    if (s->tunnel != 0)
+        wr_metric_add(sent == m->cfg.is_server ? wr_stats.bytes_in : wr_stats.bytes_out,
+                      s->tunnel - 1u, 0, (int64_t)n);
 }
 
 static uint32_t wr_stream_credit(const wr_mux_stream_t *s)
@@ -376,6 +390,8 @@ static wr_mux_stream_t *wr_stream_new(wr_mux_t *m, uint32_t id, int prio)
 
 static void wr_stream_destroy(wr_mux_stream_t *s)
 {
+    if (s->tunnel != 0)
+        wr_metric_add(wr_stats.streams_active, s->tunnel - 1u, 0, -1);
     if (s->m) {
         wr_stream_drop_input(s);
         wr_sched_remove(&s->m->sched, &s->sched);
@@ -409,6 +425,8 @@ static void wr_stream_kill(wr_mux_stream_t *s, uint32_t reason, int tell_peer)
         return;
     s->dead = 1;
     s->rst_reason = reason > 255 ? 255 : (uint8_t)reason;
+    wr_metric_add(wr_stats.stream_resets, reason <= WR_RST_TIMEOUT ? reason : WR_RST_TIMEOUT + 1, 0,
+                  1);
     wr_stream_drop_input(s);
     wr_stream_drop_output(s);
     wr_sched_remove(&m->sched, &s->sched);
@@ -720,8 +738,13 @@ static void wr_mux_pump(wr_mux_t *m)
             break;
         queued = wr_buf_len(s->out);
         credit = wr_stream_credit(s);
-        if (queued > 0 && credit > 0 && session == 0)
-            break; /* the whole session waits for the peer's UPD 0 */
+        if (queued > 0 && credit > 0 && session == 0) {
+            /* The whole session waits for the peer's UPD 0. */
+            if (!m->session_stalled)
+                wr_metric_add(wr_stats.flow_stalls, WR_STALL_SESSION_WINDOW, 0, 1);
+            m->session_stalled = 1;
+            break;
+        }
         if (queued > 0 && credit > 0) {
             size_t n = queued;
             uint8_t hdr[WR_FRAME_HDR_LEN];
@@ -738,6 +761,10 @@ static void wr_mux_pump(wr_mux_t *m)
             evbuffer_remove_buffer(s->out, out, n);
             s->written += (uint32_t)n;
             m->session_sent += (uint32_t)n;
+            m->payload_tx += n;
+            m->session_stalled = 0;
+            wr_metric_add(wr_stats.frames_sent, WR_CMD_PSH, 0, 1);
+            wr_stream_count_payload(m, s, 1, n);
             queued -= n;
             credit -= (credit == UINT32_MAX) ? 0 : (uint32_t)n;
             wr_stream_release_empty(&s->out);
@@ -756,6 +783,7 @@ static void wr_mux_pump(wr_mux_t *m)
             }
         } else if (credit == 0) {
             wr_sched_remove(&m->sched, e); /* back on an UPD */
+            wr_metric_add(wr_stats.flow_stalls, WR_STALL_STREAM_WINDOW, 0, 1);
         } else {
             wr_sched_rotate(&m->sched, e);
         }
@@ -827,6 +855,7 @@ static void wr_mux_on_syn(wr_mux_t *m, const wr_frame_hdr_t *h, struct evbuffer 
                      m->goaway_sent                      ? "going away"
                      : m->nstreams >= m->cfg.max_streams ? "stream limit"
                                                          : "accept backlog full");
+        wr_metric_add(wr_stats.stream_resets, WR_RST_REFUSED, 0, 1);
         if (m->ext) {
             uint8_t p[WR_RST_LEN];
             wr_put_u32(p, WR_RST_REFUSED);
@@ -871,7 +900,8 @@ static void wr_mux_on_psh(wr_mux_t *m, const wr_frame_hdr_t *h, struct evbuffer 
         return;
     }
     evbuffer_remove_buffer(in, s->in, h->length);
-    s->rx_total += h->length;
+    m->payload_rx += h->length;
+    wr_stream_count_payload(m, s, 0, h->length);
     m->buffered += h->length;
     unread = evbuffer_get_length(s->in);
     if (unread > wr_mux_stream_limit(m)) {
@@ -1078,6 +1108,7 @@ static void wr_mux_read_cb(struct bufferevent *bev, void *arg)
         }
         evbuffer_drain(in, WR_FRAME_HDR_LEN);
         m->rx_frames++;
+        wr_metric_add(wr_stats.frames_received, h.cmd, 0, 1);
         switch (h.cmd) {
         case WR_CMD_NOP:
             break;
@@ -1352,6 +1383,12 @@ struct bufferevent *wr_mux_bufferevent(wr_mux_t *m)
     return m->bev;
 }
 
+void wr_mux_payload(const wr_mux_t *m, uint64_t *rx, uint64_t *tx)
+{
+    *rx = m->payload_rx;
+    *tx = m->payload_tx;
+}
+
 /* --- stream API -------------------------------------------------------- */
 
 void wr_mux_stream_setcb(wr_mux_stream_t *s, wr_stream_data_cb read, wr_stream_data_cb write,
@@ -1376,6 +1413,15 @@ wr_mux_t *wr_mux_stream_session(const wr_mux_stream_t *s)
 wr_prio_t wr_mux_stream_prio(const wr_mux_stream_t *s)
 {
     return (wr_prio_t)s->prio;
+}
+
+void wr_mux_stream_set_tunnel(wr_mux_stream_t *s, unsigned tunnel)
+{
+    if (s->tunnel != 0 || tunnel >= UINT16_MAX)
+        return;
+    s->tunnel = (uint16_t)(tunnel + 1);
+    wr_metric_add(wr_stats.streams_opened, tunnel, 0, 1);
+    wr_metric_add(wr_stats.streams_active, tunnel, 0, 1);
 }
 
 void wr_mux_stream_set_prio(wr_mux_stream_t *s, wr_prio_t prio)
@@ -1440,8 +1486,11 @@ static int wr_stream_check_writable(const wr_mux_stream_t *s)
 /* Data was appended to s->out: note a full queue and send what may go. */
 static int wr_stream_queued_data(wr_mux_stream_t *s)
 {
-    if (evbuffer_get_length(s->out) >= s->m->cfg.send_buffer)
+    if (evbuffer_get_length(s->out) >= s->m->cfg.send_buffer) {
+        if (!s->write_full)
+            wr_metric_add(wr_stats.flow_stalls, WR_STALL_SEND_BUFFER, 0, 1);
         s->write_full = 1;
+    }
     wr_stream_kick(s);
     return 0;
 }

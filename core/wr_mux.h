@@ -127,6 +127,8 @@ uint32_t wr_mux_stream_count(const wr_mux_t *m);
 int64_t wr_mux_rtt_us(const wr_mux_t *m);    /* last PING round trip; -1 if none */
 uint64_t wr_mux_buffered(const wr_mux_t *m); /* unread input of all streams */
 struct bufferevent *wr_mux_bufferevent(wr_mux_t *m);
+/* PSH payload bytes received and sent on the session so far. */
+void wr_mux_payload(const wr_mux_t *m, uint64_t *rx, uint64_t *tx);
 
 /* --- streams ----------------------------------------------------------- */
 
@@ -138,6 +140,12 @@ void wr_mux_stream_setcb(wr_mux_stream_t *s, wr_stream_data_cb read, wr_stream_d
 uint32_t wr_mux_stream_id(const wr_mux_stream_t *s);
 wr_mux_t *wr_mux_stream_session(const wr_mux_stream_t *s); /* NULL once detached */
 wr_prio_t wr_mux_stream_prio(const wr_mux_stream_t *s);
+/* The stream carries a public connection or request of tunnel `tunnel`, a
+ * wr_stats tunnel label: it counts in warren_streams_*{tunnel} while it
+ * lives, and its payload in warren_tunnel_*_bytes_total{tunnel}. Once per
+ * stream (later calls are ignored); streams without one (the control
+ * stream) are not counted by tunnel. */
+void wr_mux_stream_set_tunnel(wr_mux_stream_t *s, unsigned tunnel);
 void wr_mux_stream_set_prio(wr_mux_stream_t *s, wr_prio_t prio);
 
 /* Bytes received and not yet read. */

@@ -18,6 +18,7 @@
 
 #include "wr_log.h"
 #include "wr_net.h"
+#include "wr_stats.h"
 #include "wr_worker.h"
 
 #define WR_PLUGINS_MAX 64 /* instances */
@@ -33,6 +34,7 @@ typedef struct {
     void *conf;
     int on_error;
     int inited;
+    unsigned mx; /* its wr_stats plugin label */
 } wr_pinst_t;
 
 typedef struct {
@@ -306,6 +308,7 @@ static int wr_plugins_instance(wr_plugins_t *ps, const wr_conf_node_t *item, wr_
                                       "duplicate plugin id '%s' (give each instance its own id:)",
                                       s);
     snprintf(in->id, sizeof(in->id), "%s", s);
+    in->mx = wr_stats_plugin(in->id);
     ps->n++; /* from here on, wr_plugins_free undoes it */
 
     if (in->desc.create_conf != NULL) {
@@ -499,6 +502,7 @@ static int wr_plugins_verdict(wr_ctx_t *ctx, int v)
 {
     const wr_pinst_t *in = &ctx->ps->inst[ctx->inst];
 
+    wr_metric_add(wr_stats.plugin_verdicts, in->mx, wr_stats_verdict(v), 1);
     switch (v) {
     case WR_OK:
     case WR_DECLINED:
@@ -547,6 +551,8 @@ static int wr_plugins_step(wr_ctx_t *ctx)
             if (ctx->resumed_verdict != -100) {
                 v = ctx->resumed_verdict; /* resumed before returning */
             } else {
+                wr_metric_add(wr_stats.plugin_verdicts, ps->inst[k].mx, wr_stats_verdict(WR_AGAIN),
+                              1);
                 ctx->suspended = 1;
                 return WR_AGAIN;
             }
@@ -930,6 +936,17 @@ static int wr_hdrs_remove(wr_hdrs_t *h, const char *name)
     if (found)
         h->changed = 1;
     return found;
+}
+
+int wr_hdrs_set(wr_hdrs_t *h, const char *name, const char *value)
+{
+    if (h == NULL || wr_hdrs_load(h) != 0)
+        return -1;
+    wr_hdrs_remove(h, name);
+    if (wr_hdrs_push(h, name, strlen(name), value, strlen(value)) != 0)
+        return -1;
+    h->changed = 1;
+    return 0;
 }
 
 /* ---- the API table ------------------------------------------------------ */

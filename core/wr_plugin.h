@@ -197,6 +197,10 @@ wr_hdrs_t *wr_hdrs_new(const wr_http_head_t *head);
 void wr_hdrs_free(wr_hdrs_t *h);
 /* 1 when a plugin changed the set. */
 int wr_hdrs_changed(const wr_hdrs_t *h);
+/* Set field name to value, replacing every field of that name, as warren
+ * (not a plugin): no name is reserved, and the caller vouches for the
+ * bytes. 0, or -1 when h is NULL or out of memory. */
+int wr_hdrs_set(wr_hdrs_t *h, const char *name, const char *value);
 /* The fields as they are now, in wr_http_header_t form (valid until the set
  * changes or is freed), for writing a head. */
 const wr_http_header_t *wr_hdrs_fields(wr_hdrs_t *h, size_t *n);

@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/http.h>
 
 #include "wr_frame.h"
 #include "wr_log.h"
@@ -25,6 +26,7 @@
 #include "wr_net.h"
 #include "wr_pipe.h"
 #include "wr_plugin.h"
+#include "wr_stats.h"
 #include "wr_tls.h"
 
 /* --- configuration ----------------------------------------------------- */
@@ -37,6 +39,7 @@ void wr_client_conf_default(wr_client_conf_t *c)
     c->backoff_max_ms = 30000;
     c->heartbeat_ms = 10000;
     wr_proxy_conf_default(&c->http);
+    c->dashboard.bind = "127.0.0.1:4040";
     wr_cfg_default(&c->rt);
 }
 
@@ -189,6 +192,10 @@ static const wr_conf_field_t wr_cli_fields[] = {
      .kind = WR_CONF_MAP,
      .offset = offsetof(wr_client_conf_t, http),
      .children = wr_cli_http_fields},
+    {.key = "dashboard",
+     .kind = WR_CONF_MAP,
+     .offset = offsetof(wr_client_conf_t, dashboard),
+     .children = wr_admin_fields},
     {.key = "plugins", .kind = WR_CONF_RAW_SEQ, .offset = offsetof(wr_client_conf_t, plugins)},
     {.key = "tunnels",
      .kind = WR_CONF_CUSTOM,
@@ -235,6 +242,9 @@ static void wr_client_usage(FILE *f)
                "      --tls-cert FILE      client certificate (mTLS) ...\n"
                "      --tls-key FILE       ... and its key\n"
                "      --tls-insecure       do not verify the server (warns)\n"
+               "      --dashboard-bind ADDR  local HTTP listener: /metrics, /status, /healthz\n"
+               "                           (default 127.0.0.1:4040; off: none)\n"
+               "      --dashboard-port N   its port, on the same address\n"
                "      --log-level L        error, warn, info, debug\n"
                "Every option --foo-bar may also be set as WARREN_FOO_BAR (the flag wins).\n");
 }
@@ -283,6 +293,35 @@ static int wr_client_read_token_file(wr_client_conf_t *c)
     return 0;
 }
 
+/* --dashboard-port N: port N on the dashboard's address (127.0.0.1 when
+ * it was off); "off" turns the listener off. */
+static int wr_cli_dashboard_port(wr_client_conf_t *c, const char *arg)
+{
+    const char *b = c->dashboard.bind, *colon;
+    int64_t port;
+
+    if (strcmp(arg, "off") == 0) {
+        c->dashboard.bind = "off";
+        return 0;
+    }
+    if (wr_parse_int64(arg, &port) != 0 || port < 0 || port > 65535) {
+        fprintf(stderr, "warren: --dashboard-port expects a port (0..65535) or off, got '%s'\n",
+                arg);
+        return -1;
+    }
+    if (!wr_admin_enabled(b) || (colon = strrchr(b, ':')) == NULL) {
+        b = "127.0.0.1:";
+        colon = b + 9;
+    }
+    if ((size_t)snprintf(c->dashboard_buf, sizeof(c->dashboard_buf), "%.*s:%d", (int)(colon - b), b,
+                         (int)port) >= sizeof(c->dashboard_buf)) {
+        fprintf(stderr, "warren: --dashboard-port: the address is too long\n");
+        return -1;
+    }
+    c->dashboard.bind = c->dashboard_buf;
+    return 0;
+}
+
 static int wr_client_conf_apply_any(const wr_conf_node_t *root, void *c, wr_conf_err_t *err)
 {
     return wr_client_conf_apply(root, c, err);
@@ -306,12 +345,15 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **
         {"tls-key", required_argument, 0, 'K'},
         {"tls-server-name", required_argument, 0, 'N'},
         {"tls-insecure", no_argument, 0, 'I'},
+        {"dashboard-bind", required_argument, 0, 'B'},
+        {"dashboard-port", required_argument, 0, 'P'},
         {"log-level", required_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     static char quick_name[32];
     const char *local = NULL, *qname = NULL, *sub = NULL, *host = NULL, *hosthdr = NULL;
+    const char *dport = NULL;
     int64_t rport = 0;
     int ch;
 
@@ -374,6 +416,12 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **
             c->tls_insecure = 1;
             c->tls = 1;
             break;
+        case 'B':
+            c->dashboard.bind = optarg;
+            break;
+        case 'P':
+            dport = optarg;
+            break;
         case 'L':
             if (wr_opt_log_level(optarg, &c->rt.log_level) != 0)
                 return 1;
@@ -390,6 +438,8 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **
         fprintf(stderr, "warren: unexpected argument '%s'\n", argv[optind]);
         return 1;
     }
+    if (dport != NULL && wr_cli_dashboard_port(c, dport) != 0)
+        return 1;
     if (local != NULL || rport != 0 || sub != NULL || host != NULL) {
         wr_client_tunnel_conf_t *t = &c->tunnels[0];
         wr_conf_err_t err;
@@ -465,6 +515,16 @@ typedef struct {
     int welcomed;
     int exit_code;
     int stopping;
+    /* metrics and the status page */
+    unsigned mx[WR_CTL_MAX_TUNNELS];       /* the tunnels' wr_stats labels */
+    char address[WR_CTL_MAX_TUNNELS][264]; /* their public addresses (WELCOME) */
+    int state;                             /* WR_CSTATE_*, -1 before the first */
+    int attempting;                        /* a session is being set up */
+    int hs_fail;                           /* and why it failed (WR_HS_*), or -1 */
+    uint64_t since_us;                     /* wall clock of the WELCOME */
+    uint64_t reconnects;
+    struct evhttp *http; /* the local HTTP listener (wr_client_http) */
+    wr_admin_t *admin;
 } wr_client_t;
 
 static wr_client_t wr_cli;
@@ -478,6 +538,17 @@ typedef struct {
 } wr_cli_open_t;
 
 static void wr_cli_schedule(void);
+
+/* warren_client_session_state: 1 for the state the client is in. */
+static void wr_cli_set_state(int state)
+{
+    if (state == wr_cli.state)
+        return;
+    if (wr_cli.state >= 0)
+        wr_metric_add(wr_stats.client_state, (unsigned)wr_cli.state, 0, -1);
+    wr_metric_add(wr_stats.client_state, (unsigned)state, 0, 1);
+    wr_cli.state = state;
+}
 
 /* --- plugins ----------------------------------------------------------- */
 
@@ -569,6 +640,12 @@ static void wr_cli_session_end(const char *why)
     wr_pslots_end(&wr_cli.slots);
     if (why != NULL)
         wr_log_warn("disconnected from %s: %s", wr_cli.conf->server, why);
+    if (wr_cli.welcomed)
+        wr_metric_add(wr_stats.sessions_active, 0, 0, -1);
+    else if (wr_cli.attempting && (wr_cli.hs_fail >= 0 || why != NULL))
+        wr_metric_add(wr_stats.handshake_failures,
+                      wr_cli.hs_fail >= 0 ? (unsigned)wr_cli.hs_fail : WR_HS_CLOSED, 0, 1);
+    wr_cli.attempting = 0;
     wr_cli.welcomed = 0;
     if (!wr_cli.stopping)
         wr_cli_schedule();
@@ -615,6 +692,7 @@ static void wr_cli_local_event(struct bufferevent *bev, short what, void *arg)
     }
     wr_log_warn("tunnel %s: cannot connect to %s: %s", o->t->name, o->t->local,
                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    wr_metric_add(wr_stats.local_connect_failures, wr_cli.mx[o->t - wr_cli.conf->tunnels], 0, 1);
     bufferevent_free(bev);
     wr_mux_stream_reset(o->s, WR_RST_CONNECT);
     wr_mux_stream_close(o->s);
@@ -665,6 +743,7 @@ static void wr_cli_open_read(wr_mux_stream_t *s, void *arg)
         goto refuse;
     }
     wr_log_debug("tunnel %s: connection from %s", o->t->name, msg->peer);
+    wr_mux_stream_set_tunnel(s, wr_cli.mx[o->t - wr_cli.conf->tunnels]);
     if (o->t->type == WR_CLIENT_HTTP) {
         wr_proxy_t *px = wr_cli.proxies[o->t - wr_cli.conf->tunnels];
         /* The proxy takes the stream over, with what followed OPEN. */
@@ -705,6 +784,8 @@ static void wr_cli_open_read(wr_mux_stream_t *s, void *arg)
          * on some paths and by return value on others. */
         wr_log_warn("tunnel %s: cannot connect to %s: %s", o->t->name, o->t->local,
                     strerror(errno));
+        wr_metric_add(wr_stats.local_connect_failures, wr_cli.mx[o->t - wr_cli.conf->tunnels], 0,
+                      1);
         bufferevent_free(o->bev);
         o->bev = NULL;
         wr_mux_stream_reset(s, WR_RST_CONNECT);
@@ -768,14 +849,25 @@ static void wr_cli_welcome(const wr_ctl_msg_t *msg)
                          (suseconds_t)(wr_cli.conf->heartbeat_ms % 1000) * 1000};
 
     wr_cli.welcomed = 1;
+    wr_cli.since_us = wr_papi_time_us();
+    wr_metric_add(wr_stats.sessions_active, 0, 0, 1);
+    wr_metric_add(wr_stats.sessions_total, 0, 0, 1);
+    wr_cli_set_state(WR_CSTATE_ACTIVE);
     wr_cli.attempt = 0;
     wr_cli.hb_seq = wr_cli.hb_acked = 0;
     wr_cli.retry_after_ms = 0;
     for (size_t i = 0; i < msg->ntunnels; i++) {
         const char *local = "?";
         for (size_t j = 0; j < wr_cli.conf->ntunnels; j++) {
-            if (strcmp(wr_cli.conf->tunnels[j].name, msg->tunnels[i].name) == 0)
-                local = wr_cli.conf->tunnels[j].local;
+            if (strcmp(wr_cli.conf->tunnels[j].name, msg->tunnels[i].name) != 0)
+                continue;
+            local = wr_cli.conf->tunnels[j].local;
+            if (msg->tunnels[i].type == WR_TUNNEL_HTTP)
+                snprintf(wr_cli.address[j], sizeof(wr_cli.address[j]), "%s",
+                         msg->tunnels[i].address);
+            else
+                snprintf(wr_cli.address[j], sizeof(wr_cli.address[j]), "%s:%u", wr_cli.server_host,
+                         msg->tunnels[i].port);
         }
         /* One line per tunnel, on stdout: what a person or a script wants. */
         if (msg->tunnels[i].type == WR_TUNNEL_HTTP)
@@ -827,6 +919,12 @@ static void wr_cli_ctl_read(wr_mux_stream_t *s, void *arg)
         } else if (msg->type == WR_CTL_REFUSE) {
             fprintf(stderr, "warren: server refused: %s: %s\n", wr_refuse_name(msg->code),
                     msg->text);
+            wr_cli.hs_fail = msg->code == WR_REFUSE_VERSION       ? WR_HS_VERSION
+                             : msg->code == WR_REFUSE_AUTH        ? WR_HS_AUTH
+                             : msg->code == WR_REFUSE_PORT_DENIED ? WR_HS_DENIED
+                             : msg->code == WR_REFUSE_PORT_TAKEN  ? WR_HS_TAKEN
+                             : msg->code == WR_REFUSE_BAD_REQUEST ? WR_HS_BAD_REQUEST
+                                                                  : WR_HS_UNAVAILABLE;
             if (!wr_refuse_retryable(msg->code)) {
                 wr_cli.exit_code = 1;
                 wr_cli.stopping = 1;
@@ -921,15 +1019,21 @@ static void wr_cli_tls_event(struct bufferevent *bev, short what, void *arg)
     }
     wr_tls_error(bev, why, sizeof(why));
     snprintf(msg, sizeof(msg), "TLS handshake failed: %s", why);
+    wr_cli.hs_fail = WR_HS_TLS;
     wr_cli_session_end(msg);
 }
 
 static void wr_cli_connect(evutil_socket_t unused, short what, void *arg)
 {
-    int fd = wr_connect(&wr_cli.server_addr, 5000);
+    int fd;
     char msg[240];
 
+    wr_cli_set_state(WR_CSTATE_CONNECTING);
+    wr_cli.attempting = 1;
+    wr_cli.hs_fail = -1;
+    fd = wr_connect(&wr_cli.server_addr, 5000);
     if (fd == -1) {
+        wr_cli.hs_fail = WR_HS_CONNECT;
         snprintf(msg, sizeof(msg), "cannot connect: %s", strerror(errno));
         wr_cli_session_end(msg);
         return;
@@ -972,10 +1076,103 @@ static void wr_cli_schedule(void)
         delay = wr_cli.retry_after_ms;
     wr_cli.attempt++;
     wr_cli.retry_after_ms = 0;
+    wr_cli.reconnects++;
+    wr_metric_add(wr_stats.client_reconnects, 0, 0, 1);
+    wr_cli_set_state(WR_CSTATE_WAITING);
     wr_log_info("reconnecting in %llu ms", (unsigned long long)delay);
     tv.tv_sec = (time_t)(delay / 1000);
     tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
     event_add(wr_cli.retry, &tv);
+}
+
+/* --- the local HTTP listener ------------------------------------------- */
+
+#define WR_CLI_PUT(b, lit) evbuffer_add((b), (lit), sizeof(lit) - 1)
+
+static const char *const wr_cli_state_names[] = {"connecting", "active", "waiting"};
+
+/* /status: the client's members. One thread: everything is at hand. */
+static void wr_cli_status(wr_admin_status_t *st, void *arg)
+{
+    struct evbuffer *b = wr_admin_status_body(st);
+    const wr_client_conf_t *c = wr_cli.conf;
+
+    WR_CLI_PUT(b, "\"server\":");
+    wr_admin_json_str(b, c->server);
+    WR_CLI_PUT(b, ",\"name\":");
+    wr_admin_json_str(b, c->name);
+    evbuffer_add_printf(b, ",\"state\":\"%s\",\"reconnects\":%llu,\"sessions\":[",
+                        wr_cli.state >= 0 ? wr_cli_state_names[wr_cli.state] : "connecting",
+                        (unsigned long long)wr_cli.reconnects);
+    if (wr_cli.welcomed && wr_cli.m != NULL) {
+        uint64_t rx, tx;
+        int64_t rtt = wr_mux_rtt_us(wr_cli.m);
+        uint32_t streams = wr_mux_stream_count(wr_cli.m);
+        wr_mux_payload(wr_cli.m, &rx, &tx);
+        if (wr_cli.ctl != NULL && streams > 0)
+            streams--; /* the control stream */
+        evbuffer_add_printf(b, "{\"id\":%llu,\"peer\":", (unsigned long long)wr_cli.session_id);
+        wr_admin_json_str(b, c->server);
+        evbuffer_add_printf(b, ",\"state\":\"active\",\"protocol\":\"%s\",\"since\":",
+                            wr_mux_proto_name(wr_mux_proto(wr_cli.m)));
+        wr_admin_json_time(b, wr_cli.since_us);
+        evbuffer_add_printf(b, ",\"streams\":%u,\"bytes_received\":%llu,\"bytes_sent\":%llu",
+                            streams, (unsigned long long)rx, (unsigned long long)tx);
+        if (rtt >= 0)
+            evbuffer_add_printf(b, ",\"rtt_ms\":%.3f", (double)rtt / 1000);
+        else
+            WR_CLI_PUT(b, ",\"rtt_ms\":null");
+        WR_CLI_PUT(b, ",\"tunnels\":[");
+        for (size_t i = 0; i < c->ntunnels; i++) {
+            const wr_client_tunnel_conf_t *t = &c->tunnels[i];
+            evbuffer_add_printf(b, "%s{\"name\":", i ? "," : "");
+            wr_admin_json_str(b, t->name);
+            if (t->type == WR_CLIENT_HTTP) {
+                WR_CLI_PUT(b, ",\"type\":\"http\",\"url\":");
+            } else {
+                evbuffer_add_printf(
+                    b, ",\"type\":\"tcp\",\"port\":%d,\"address\":", (int)t->remote_port);
+            }
+            wr_admin_json_str(b, wr_cli.address[i][0] ? wr_cli.address[i] : NULL);
+            WR_CLI_PUT(b, ",\"local\":");
+            wr_admin_json_str(b, t->local);
+            WR_CLI_PUT(b, "}");
+        }
+        WR_CLI_PUT(b, "]}");
+    }
+    WR_CLI_PUT(b, "]");
+    wr_admin_status_done(st);
+}
+
+/* The local HTTP listener (see wr_client_http in wr_client.h). 0, or -1
+ * (logged): a listener asked for and not had stops the client. */
+static int wr_cli_http_start(void)
+{
+    wr_admin_hooks_t hooks = {.side = "client", .status = wr_cli_status};
+    const char *bind = wr_cli.conf->dashboard.bind;
+    char why[256];
+    uint16_t port;
+
+    if (!wr_admin_enabled(bind))
+        return 0;
+    wr_cli.http = wr_admin_listen(wr_cli.base, bind, "dashboard.bind", &port, why, sizeof(why));
+    if (wr_cli.http == NULL) {
+        wr_log_error("%s (--dashboard-bind off turns it off)", why);
+        return -1;
+    }
+    wr_cli.admin = wr_admin_routes(wr_cli.http, &hooks);
+    if (wr_cli.admin == NULL) {
+        wr_log_error("dashboard.bind: out of memory");
+        return -1;
+    }
+    /* The dashboard registers its routes here, on the same evhttp. */
+    wr_log_info("local HTTP listener on %s port %u (/metrics, /status, /healthz)", bind, port);
+    return 0;
+}
+
+struct evhttp *wr_client_http(void)
+{
+    return wr_cli.http;
 }
 
 static void wr_cli_on_sighup(evutil_socket_t sig, short what, void *arg)
@@ -1000,6 +1197,8 @@ int wr_client_run(wr_client_conf_t *c)
 
     memset(&wr_cli, 0, sizeof(wr_cli));
     wr_cli.conf = c;
+    wr_cli.state = -1;
+    wr_cli.hs_fail = -1;
     if (wr_addr_parse(c->server, &wr_cli.server_addr, why, sizeof(why)) != 0) {
         wr_log_error("server address: %s", why);
         return 1;
@@ -1029,6 +1228,13 @@ int wr_client_run(wr_client_conf_t *c)
             return 1;
         }
     }
+    /* One thread: one shard. Before the plugins, whose ids are labels. */
+    if (wr_stats_init(WR_STATS_CLIENT, 1) != 0) {
+        wr_tls_free(wr_cli.tls);
+        return 1;
+    }
+    for (size_t i = 0; i < c->ntunnels; i++)
+        wr_cli.mx[i] = wr_stats_tunnel(c->tunnels[i].name);
     urandom = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (urandom == -1 || read(urandom, wr_cli.instance, 16) != 16)
         arc4random_buf(wr_cli.instance, 16);
@@ -1041,6 +1247,7 @@ int wr_client_run(wr_client_conf_t *c)
         if (wr_cli.plugins == NULL) {
             wr_log_error("%s", err.msg[0] ? err.msg : "cannot load plugins: out of memory");
             wr_tls_free(wr_cli.tls);
+            wr_stats_free();
             return 1;
         }
     }
@@ -1064,6 +1271,8 @@ int wr_client_run(wr_client_conf_t *c)
         if (wr_cli.proxies[i] != NULL)
             wr_proxy_set_plugins(wr_cli.proxies[i], wr_cli.plugins);
     }
+    if (wr_cli.base != NULL && wr_cli.exit_code == 0 && wr_cli_http_start() != 0)
+        wr_cli.exit_code = 1;
     if (wr_cli.base && wr_cli.ctlbuf && wr_cli.retry && wr_cli.heartbeat && wr_cli.sigint &&
         wr_cli.sigterm && wr_cli.sighup && wr_cli.sigusr1 && wr_cli.exit_code == 0 &&
         event_add(wr_cli.sigint, NULL) == 0 && event_add(wr_cli.sigterm, NULL) == 0 &&
@@ -1094,10 +1303,15 @@ int wr_client_run(wr_client_conf_t *c)
         event_free(wr_cli.sigusr1);
     if (wr_cli.ctlbuf)
         evbuffer_free(wr_cli.ctlbuf);
+    wr_admin_free(wr_cli.admin);
+    if (wr_cli.http)
+        evhttp_free(wr_cli.http);
+    wr_cli.http = NULL;
     if (wr_cli.base)
         event_base_free(wr_cli.base);
     wr_tls_free(wr_cli.tls);
     wr_plugins_free(wr_cli.plugins);
     wr_cli.plugins = NULL;
+    wr_stats_free();
     return wr_cli.exit_code;
 }

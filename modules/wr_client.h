@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "wr_admin.h"
 #include "wr_cfg.h"
 #include "wr_opt.h"
 #include "wr_conf.h"
@@ -44,10 +45,12 @@ typedef struct {
     wr_client_tunnel_conf_t tunnels[WR_CTL_MAX_TUNNELS];
     size_t ntunnels;
     wr_proxy_conf_t http;          /* the http: map: connections to HTTP services */
+    wr_admin_conf_t dashboard;     /* the dashboard: map: the local HTTP listener */
     const wr_conf_node_t *plugins; /* the plugins: list, loaded by wr_client_run */
     wr_cfg_t rt;
     char token_buf[WR_CTL_TOKEN_MAX + 1];
-    wr_argv_t args; /* the command line with WARREN_* options */
+    char dashboard_buf[300]; /* --dashboard-port: the address made of it */
+    wr_argv_t args;          /* the command line with WARREN_* options */
 } wr_client_conf_t;
 
 void wr_client_conf_default(wr_client_conf_t *c);
@@ -61,5 +64,18 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **
 
 /* Run until a signal (0) or a refusal that retrying cannot fix (1). */
 int wr_client_run(wr_client_conf_t *c);
+
+/*
+ * The client's local HTTP listener (dashboard.bind, --dashboard-bind,
+ * --dashboard-port; default 127.0.0.1:4040; "off": none), or NULL when it
+ * is off or the client is not running. wr_client_run creates it on the
+ * client's event base before it first connects, in one function
+ * (wr_cli_http_start in wr_client.c) that registers the admin routes
+ * (/metrics, /status, /healthz: wr_admin_routes) and is where the
+ * dashboard registers its own routes on the same evhttp, so that every
+ * route shares one port, its limits and its timeout; it is freed when
+ * wr_client_run returns. Client thread only.
+ */
+struct evhttp *wr_client_http(void);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,7 +38,9 @@
 #include "wr_registry.h"
 #include "wr_server.h"
 #include "wr_sni.h"
+#include "wr_stats.h"
 #include "wr_tls.h"
+#include "wr_trace.h"
 
 #define WR_HC_OUT_HIGH   (256 * 1024) /* public output above: stop reading the stream */
 #define WR_HC_READ_MAX   (256 * 1024) /* stream bytes taken per round */
@@ -93,6 +96,10 @@ struct wr_hconn {
     wr_prec_t *pr;
     uint64_t sid; /* the tunnel's session, and its tunnel (-1: none yet) */
     int tunnel;
+    /* metrics and trace context of the current request */
+    uint64_t t0_us;                     /* its head arrived; 0: none, or counted */
+    unsigned mx;                        /* its tunnel's wr_stats label */
+    char trace[WR_TRACEPARENT_LEN + 1]; /* a traceparent made for it; "" kept */
 };
 
 typedef struct {
@@ -221,11 +228,13 @@ static void wr_hc_drop_stream(wr_hconn_t *hc, int reset, uint32_t reason)
 }
 
 static void wr_hc_log(wr_hconn_t *hc);
+static void wr_hc_count(wr_hconn_t *hc);
 
 static void wr_hc_free(wr_hconn_t *hc)
 {
     int id = wr_worker_id(hc->w);
 
+    wr_hc_count(hc);
     if (hc->pr != NULL) {
         wr_prec_error(hc->pr, "connection closed");
         wr_hc_log(hc);
@@ -380,10 +389,43 @@ static void wr_hc_set_tunnel(wr_hconn_t *hc, uint64_t sid, int tunnel)
     }
 }
 
+/* The request is over: counted, once, by the status it got (none: the
+ * public client went first, not counted). */
+static void wr_hc_count(wr_hconn_t *hc)
+{
+    if (hc->t0_us == 0)
+        return;
+    wr_stats_http(hc->mx, hc->status, wr_papi_now_us() - hc->t0_us);
+    hc->t0_us = 0;
+}
+
+/* W3C trace context: a valid traceparent (one) is kept; none, an invalid
+ * one or several are replaced by a new one, which plugins see too. */
+static void wr_hc_trace(wr_hconn_t *hc, const wr_http_head_t *h)
+{
+    const wr_http_header_t *tp = NULL;
+    int n = 0;
+
+    for (size_t i = 0; i < h->nheaders; i++) {
+        const wr_http_header_t *f = &h->headers[i];
+        if (f->name_len == 11 && strncasecmp(f->name, "traceparent", 11) == 0) {
+            tp = f;
+            n++;
+        }
+    }
+    hc->trace[0] = '\0';
+    if (n == 1 && wr_trace_valid(tp->value, tp->value_len))
+        return;
+    wr_trace_new(hc->trace);
+    if (hc->pr != NULL)
+        wr_hdrs_set(hc->pr->hdrs[WR_REQUEST], "traceparent", hc->trace);
+}
+
 /* The request is over (answered, failed or abandoned): log and
  * stream_close, once. */
 static void wr_hc_log(wr_hconn_t *hc)
 {
+    wr_hc_count(hc);
     if (hc->pr == NULL || !hc->pr->active)
         return;
     hc->pr->status = hc->status;
@@ -444,6 +486,7 @@ static void wr_hc_move(wr_hconn_t *hc, const wr_http_head_t *h, wr_worker_t *to)
     /* The fd goes with the connection: detach it from the bufferevent. The
      * request is logged where it is served. */
     bufferevent_setfd(hc->bev, -1);
+    hc->t0_us = 0;
     if (hc->pr != NULL)
         hc->pr->active = 0;
     wr_hc_free(hc);
@@ -504,6 +547,8 @@ static void wr_hc_route(wr_hconn_t *hc)
     char key[WR_REG_KEY_MAX];
 
     hc->tunnel = -1;
+    hc->t0_us = wr_papi_now_us();
+    hc->mx = wr_stats_no_tunnel();
     if (hc->pr != NULL) {
         wr_prec_begin(hc->pr, h);
         hc->pr->tunnel[0] = hc->pr->token_id[0] = '\0';
@@ -549,6 +594,8 @@ static void wr_hc_route(wr_hconn_t *hc)
         return;
     }
     wr_hc_set_tunnel(hc, owner.sid, owner.tunnel);
+    hc->mx = owner.mx;
+    wr_hc_trace(hc, h);
     if (hc->pr != NULL && wr_plugins_has(hc->pr->ps, WR_PHASE_REQUEST_HEADERS)) {
         int v;
         wr_hc_ctx(hc);
@@ -597,6 +644,8 @@ static void wr_hc_forward(wr_hconn_t *hc)
     fw.proto = hc->tls ? "https" : "http";
     fw.add_xfh = 1;
     fw.keep_upgrade = h->upgrade;
+    /* With plugins, the edited fields carry it (a plugin may change it). */
+    fw.traceparent = hc->pr == NULL && hc->trace[0] ? hc->trace : NULL;
     if (wr_http_write_request(hc->tmp, h, &fw) != 0 ||
         wr_mux_stream_write_buffer(hc->s, hc->tmp) != 0) {
         evbuffer_drain(hc->tmp, evbuffer_get_length(hc->tmp));

@@ -26,6 +26,7 @@
 #include "wr_net.h"
 #include "wr_pipe.h"
 #include "wr_plugin.h"
+#include "wr_stats.h"
 
 #define WR_PX_OUT_HIGH (256 * 1024) /* bytes queued to the service before we stop */
 #define WR_PX_READ_MAX (256 * 1024)
@@ -76,6 +77,7 @@ struct wr_proxy {
     const wr_plugins_t *ps; /* NULL: no plugins */
     uint64_t sid;           /* the client's session, for plugins */
     wr_pslots_t *sslots;
+    unsigned mx; /* the tunnel's wr_stats label */
 };
 
 void wr_proxy_set_plugins(wr_proxy_t *p, const wr_plugins_t *ps)
@@ -249,6 +251,7 @@ static void wr_preq_free(wr_preq_t *r)
     if (r->head)
         evbuffer_free(r->head);
     p->stats.requests++;
+    wr_stats_http(p->mx, r->status, wr_papi_now_us() - r->t0_us);
     free(r);
 }
 
@@ -452,6 +455,7 @@ static void wr_preq_local_event(struct bufferevent *bev, short what, void *arg)
         snprintf(why, sizeof(why), "cannot connect to %s: %s", r->p->local,
                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         wr_log_warn("tunnel %s: %s", r->p->tunnel, why);
+        wr_metric_add(wr_stats.local_connect_failures, r->p->mx, 0, 1);
         wr_preq_fail(r, WR_RST_CONNECT, why);
         return;
     }
@@ -549,6 +553,7 @@ static void wr_preq_connect(wr_preq_t *r)
         r->c = c;
         r->reused = 1;
         p->stats.reused++;
+        wr_metric_add(wr_stats.pool_reused, p->mx, 0, 1);
         wr_preq_send(r);
         return;
     }
@@ -562,11 +567,13 @@ static void wr_preq_connect(wr_preq_t *r)
     c->p = p;
     r->c = c;
     p->stats.connects++;
+    wr_metric_add(wr_stats.pool_connects, p->mx, 0, 1);
     bufferevent_setcb(c->bev, NULL, NULL, wr_preq_local_event, r);
     if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&p->addr.ss, (int)p->addr.len) != 0) {
         char why[160];
         snprintf(why, sizeof(why), "cannot connect to %s: %s", p->local, strerror(errno));
         wr_log_warn("tunnel %s: %s", p->tunnel, why);
+        wr_metric_add(wr_stats.local_connect_failures, p->mx, 0, 1);
         wr_preq_fail(r, WR_RST_CONNECT, why);
         return;
     }
@@ -716,6 +723,7 @@ wr_proxy_t *wr_proxy_new(struct event_base *base, const char *tunnel, const char
         return NULL;
     p->base = base;
     p->conf = *conf;
+    p->mx = wr_stats_tunnel(tunnel);
     p->tunnel = strdup(tunnel);
     p->local = strdup(local);
     p->host_header = host_header ? strdup(host_header) : NULL;

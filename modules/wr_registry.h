@@ -24,7 +24,8 @@ typedef struct {
     uint64_t sid;         /* 0: nobody (out of memory on a claim) */
     uint8_t instance[16]; /* the client process: same instance may take over */
     wr_worker_t *worker;
-    int tunnel; /* index in the session's tunnels */
+    int tunnel;  /* index in the session's tunnels */
+    unsigned mx; /* the tunnel's wr_stats label, for the ingress's metrics */
 } wr_reg_owner_t;
 
 /* Claim key for *me. 0 on success (also when me->sid already holds it);

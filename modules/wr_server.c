@@ -30,6 +30,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/http.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -42,6 +43,7 @@
 #include "wr_pipe.h"
 #include "wr_plugin.h"
 #include "wr_registry.h"
+#include "wr_stats.h"
 #include "wr_tls.h"
 #include "wr_worker.h"
 
@@ -65,6 +67,7 @@ void wr_server_conf_default(wr_server_conf_t *c)
     c->heartbeat_ms = 10000;
     c->drain_ms = 10000;
     wr_ingress_conf_default(&c->http);
+    c->admin.bind = "127.0.0.1:9090";
     wr_cfg_default(&c->rt);
 }
 
@@ -162,6 +165,10 @@ static const wr_conf_field_t wr_srv_fields[] = {
      .kind = WR_CONF_MAP,
      .offset = offsetof(wr_server_conf_t, http),
      .children = wr_ingress_fields},
+    {.key = "admin",
+     .kind = WR_CONF_MAP,
+     .offset = offsetof(wr_server_conf_t, admin),
+     .children = wr_admin_fields},
     {.key = "handshake_timeout",
      .kind = WR_CONF_CUSTOM,
      .offset = offsetof(wr_server_conf_t, handshake_ms),
@@ -217,6 +224,8 @@ static void wr_server_usage(FILE *f)
                "      --domain DOMAIN     base domain: subdomain tunnels are NAME.DOMAIN\n"
                "      --http-tls-cert FILE  HTTPS on the ingress: certificate (more in http.tls)\n"
                "      --http-tls-key FILE   ... and its key\n"
+               "      --admin-bind ADDR   /metrics, /status, /healthz (default 127.0.0.1:9090;\n"
+               "                          off: none)\n"
                "      --workers N         worker threads (default: one per CPU)\n"
                "      --log-level L       error, warn, info, debug\n"
                "Every option --foo-bar may also be set as WARREN_FOO_BAR (the flag wins).\n");
@@ -244,6 +253,7 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **
         {"domain", required_argument, 0, 'D'},
         {"http-tls-cert", required_argument, 0, 'E'},
         {"http-tls-key", required_argument, 0, 'F'},
+        {"admin-bind", required_argument, 0, 'M'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -291,6 +301,9 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **
             break;
         case 'F':
             http_key = optarg;
+            break;
+        case 'M':
+            c->admin.bind = optarg;
             break;
         case 'K':
             c->tls_key = optarg;
@@ -374,6 +387,7 @@ typedef struct {
     int fd;                     /* tcp: the public listener */
     int claimed;
     struct event *ev;
+    unsigned mx; /* its wr_stats label */
 } wr_srv_tunnel_t;
 
 struct wr_srv_session {
@@ -402,6 +416,11 @@ struct wr_srv_session {
     size_t ntunnels;
     int takeover_tries;
     unsigned pipes;
+    /* metrics and the status page */
+    char name[WR_CTL_NAME_MAX]; /* the client's name, from its HELLO */
+    uint64_t since_us;          /* wall clock when it was welcomed */
+    int established;            /* welcomed: counted in warren_sessions_active */
+    int hs_fail;                /* before that: WR_HS_* once the reason is known, or -1 */
 };
 
 typedef struct {
@@ -415,6 +434,9 @@ typedef struct {
     int failed;         /* a worker could not start its plugins */
     uint16_t http_port; /* its port, for public URLs */
     int draining;
+    struct evhttp *admin_http; /* the admin listener, on base */
+    wr_admin_t *admin;
+    struct wr_srv_job *jobs; /* /status replies being collected from the workers */
 } wr_server_t;
 
 static wr_server_t wr_srv;
@@ -455,6 +477,23 @@ static void wr_srv_close_tunnels(wr_srv_session_t *ss)
     }
 }
 
+/* A session ends: out of warren_sessions_active, or, when it never got
+ * that far, one more handshake failure, for the reason found on the way
+ * or else the one the session ends with. */
+static void wr_srv_count_end(wr_srv_session_t *ss, const char *why)
+{
+    int r = ss->hs_fail;
+
+    if (ss->established) {
+        wr_metric_add(wr_stats.sessions_active, 0, 0, -1);
+        return;
+    }
+    if (r < 0)
+        r = why != NULL && strncmp(why, "protocol error", 14) == 0 ? WR_HS_BAD_PREFACE
+                                                                   : WR_HS_CLOSED;
+    wr_metric_add(wr_stats.handshake_failures, (unsigned)r, 0, 1);
+}
+
 static void wr_srv_session_free(wr_srv_session_t *ss, const char *why)
 {
     int id = wr_worker_id(ss->w);
@@ -464,6 +503,7 @@ static void wr_srv_session_free(wr_srv_session_t *ss, const char *why)
     /* why may be the mux's own reason, freed below. */
     if (why != NULL)
         snprintf(reason, sizeof(reason), "%s", why);
+    wr_srv_count_end(ss, why);
     wr_plugins_cancel(&ss->pctx);
     free(ss->hello);
     ss->hello = NULL;
@@ -544,6 +584,12 @@ static void wr_srv_refuse(wr_srv_session_t *ss, uint32_t code, uint32_t retry_ms
     va_end(ap);
     wr_log_warn("session %llu from %s refused: %s: %s", (unsigned long long)ss->id, ss->peer,
                 wr_refuse_name(code), msg.text);
+    ss->hs_fail = code == WR_REFUSE_VERSION       ? WR_HS_VERSION
+                  : code == WR_REFUSE_AUTH        ? WR_HS_AUTH
+                  : code == WR_REFUSE_PORT_DENIED ? WR_HS_DENIED
+                  : code == WR_REFUSE_PORT_TAKEN  ? WR_HS_TAKEN
+                  : code == WR_REFUSE_BAD_REQUEST ? WR_HS_BAD_REQUEST
+                                                  : WR_HS_UNAVAILABLE;
     wr_srv_send(ss, &msg);
     wr_mux_stream_shutdown(ss->ctl);
     wr_srv_close_tunnels(ss);
@@ -754,6 +800,7 @@ static wr_mux_stream_t *wr_srv_open(wr_srv_session_t *ss, wr_srv_tunnel_t *t, co
     s = wr_mux_stream_open(ss->m, (wr_prio_t)t->prio);
     if (s == NULL)
         return NULL;
+    wr_mux_stream_set_tunnel(s, t->mx);
     memset(&open, 0, sizeof(open));
     open.type = WR_CTL_OPEN;
     snprintf(open.tunnel, sizeof(open.tunnel), "%s", t->name);
@@ -926,6 +973,8 @@ static void wr_srv_activate(wr_srv_session_t *ss)
         wr_reg_owner_t me = {.sid = ss->id, .worker = ss->w, .tunnel = (int)i}, holder;
         if (t->claimed)
             continue;
+        /* Named by a client that passed authentication only. */
+        t->mx = me.mx = wr_stats_tunnel(t->name);
         memcpy(me.instance, ss->instance, 16);
         if (wr_reg_claim(t->key, &me, &holder) != 0) {
             /* The same client process, back on a new connection while its
@@ -988,6 +1037,10 @@ static void wr_srv_activate(wr_srv_session_t *ss)
                     mt->address);
     }
     ss->state = WR_SS_ACTIVE;
+    ss->established = 1;
+    ss->since_us = wr_papi_time_us();
+    wr_metric_add(wr_stats.sessions_active, 0, 0, 1);
+    wr_metric_add(wr_stats.sessions_total, 0, 0, 1);
     wr_srv_send(ss, &msg);
 }
 
@@ -1147,6 +1200,7 @@ static void wr_srv_hello_auth(wr_srv_session_t *ss, const wr_ctl_msg_t *h, int v
     }
     ss->ntunnels = h->ntunnels;
     memcpy(ss->instance, h->instance, 16);
+    snprintf(ss->name, sizeof(ss->name), "%s", h->client_name);
     wr_log_info("session %llu from %s: client '%s'%s%s%s%s, %zu tunnel(s)",
                 (unsigned long long)ss->id, ss->peer, h->client_name[0] ? h->client_name : "?",
                 ss->cn[0] ? ", cert " : "", ss->cn, ss->token_id[0] ? ", token " : "", ss->token_id,
@@ -1245,6 +1299,7 @@ static void wr_srv_timeout(evutil_socket_t fd, short what, void *arg)
         wr_srv_session_free(ss, NULL); /* lingered long enough */
         return;
     }
+    ss->hs_fail = WR_HS_TIMEOUT;
     wr_srv_session_free(ss, ss->state == WR_SS_TLS ? "handshake timeout: TLS not done in time"
                                                    : "handshake timeout: no HELLO in time");
 }
@@ -1273,6 +1328,7 @@ static void wr_srv_start_mux(wr_srv_session_t *ss)
         if (wr_plugins_run(&ss->pctx, WR_PHASE_SESSION_OPEN, NULL) == WR_REJECT) {
             char why[200];
             snprintf(why, sizeof(why), "refused by a plugin: %s", ss->pctx.reject_reason);
+            ss->hs_fail = WR_HS_PLUGIN;
             wr_mux_close(ss->m, why);
         }
     } else if (wr_plugins_has(wr_srv.plugins, WR_PHASE_SESSION_CLOSE)) {
@@ -1325,6 +1381,7 @@ static void wr_srv_tls_event(struct bufferevent *bev, short what, void *arg)
     wr_tls_error(bev, why, sizeof(why));
     wr_log_warn("session %llu from %s: TLS handshake failed: %s", (unsigned long long)ss->id,
                 ss->peer, why);
+    ss->hs_fail = WR_HS_TLS;
     wr_srv_tls_linger(ss);
 }
 
@@ -1345,6 +1402,7 @@ static void wr_srv_session_start(wr_worker_t *w, int fd, struct evbuffer *prerea
     }
     __atomic_add_fetch(&wr_srv_live, 1, __ATOMIC_RELAXED);
     ss->w = w;
+    ss->hs_fail = -1;
     ss->id = __atomic_add_fetch(&wr_srv_next_id, 1, __ATOMIC_RELAXED);
     ss->next = wr_srv_sessions[id];
     if (ss->next)
@@ -1388,6 +1446,169 @@ static void wr_srv_session_start(wr_worker_t *w, int fd, struct evbuffer *prerea
     wr_srv_start_mux(ss);
 }
 
+/* --- status page ------------------------------------------------------- */
+
+#define WR_SRV_PUT(b, lit) evbuffer_add((b), (lit), sizeof(lit) - 1)
+
+/* A /status reply being collected: each worker writes its own sessions
+ * into its piece, on its own thread; the last one to finish wakes the main
+ * thread, which joins the pieces and answers. */
+typedef struct wr_srv_job {
+    struct wr_srv_job *next, *prev;
+    wr_admin_status_t *st;
+    struct event *ready; /* on the main base */
+    int pending;         /* workers still writing, plus one until all are asked */
+    int n;
+    struct evbuffer *piece[WR_WORKERS_MAX];
+} wr_srv_job_t;
+
+static void wr_srv_job_put(wr_srv_job_t *j)
+{
+    /* Release what this worker wrote; the last one acquires every piece,
+     * and event_active (locked) hands them to the main thread. */
+    if (__atomic_sub_fetch(&j->pending, 1, __ATOMIC_ACQ_REL) == 0)
+        event_active(j->ready, EV_TIMEOUT, 0);
+}
+
+static void wr_srv_job_free(wr_srv_job_t *j)
+{
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        wr_srv.jobs = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    if (j->ready)
+        event_free(j->ready);
+    for (int i = 0; i < j->n; i++)
+        if (j->piece[i])
+            evbuffer_free(j->piece[i]);
+    free(j);
+}
+
+/* One session as JSON: who, since when, how busy, and its tunnels. */
+static void wr_srv_status_session(struct evbuffer *b, wr_srv_session_t *ss)
+{
+    uint64_t rx = 0, tx = 0;
+    int64_t rtt = ss->m ? wr_mux_rtt_us(ss->m) : -1;
+    uint32_t streams = ss->m ? wr_mux_stream_count(ss->m) : 0;
+
+    if (ss->m)
+        wr_mux_payload(ss->m, &rx, &tx);
+    if (ss->ctl != NULL && streams > 0)
+        streams--; /* the control stream */
+    evbuffer_add_printf(b, "{\"id\":%llu,\"peer\":", (unsigned long long)ss->id);
+    wr_admin_json_str(b, ss->peer);
+    WR_SRV_PUT(b, ",\"name\":");
+    wr_admin_json_str(b, ss->name[0] ? ss->name : NULL);
+    WR_SRV_PUT(b, ",\"tls_identity\":");
+    wr_admin_json_str(b, ss->cn[0] ? ss->cn : NULL);
+    WR_SRV_PUT(b, ",\"token_id\":");
+    wr_admin_json_str(b, ss->token_id[0] ? ss->token_id : NULL);
+    evbuffer_add_printf(b, ",\"state\":\"%s\",\"protocol\":\"%s\",\"since\":",
+                        ss->state == WR_SS_ACTIVE ? "active" : "draining",
+                        ss->m ? wr_mux_proto_name(wr_mux_proto(ss->m)) : "none");
+    wr_admin_json_time(b, ss->since_us);
+    evbuffer_add_printf(b, ",\"streams\":%u,\"bytes_received\":%llu,\"bytes_sent\":%llu", streams,
+                        (unsigned long long)rx, (unsigned long long)tx);
+    if (rtt >= 0)
+        evbuffer_add_printf(b, ",\"rtt_ms\":%.3f", (double)rtt / 1000);
+    else
+        WR_SRV_PUT(b, ",\"rtt_ms\":null");
+    WR_SRV_PUT(b, ",\"tunnels\":[");
+    for (size_t i = 0; i < ss->ntunnels; i++) {
+        const wr_srv_tunnel_t *t = &ss->tunnels[i];
+        char addr[WR_CTL_TEXT_MAX + 16];
+        wr_srv_public_address(t, addr, sizeof(addr));
+        evbuffer_add_printf(b, "%s{\"name\":", i ? "," : "");
+        wr_admin_json_str(b, t->name);
+        if (t->type == WR_TUNNEL_HTTP) {
+            WR_SRV_PUT(b, ",\"type\":\"http\",\"hostname\":");
+            wr_admin_json_str(b, t->host);
+            WR_SRV_PUT(b, ",\"url\":");
+        } else {
+            evbuffer_add_printf(b, ",\"type\":\"tcp\",\"port\":%u,\"address\":", t->port);
+        }
+        wr_admin_json_str(b, addr);
+        WR_SRV_PUT(b, "}");
+    }
+    WR_SRV_PUT(b, "]}");
+}
+
+static void wr_srv_status_worker(wr_worker_t *w, void *arg)
+{
+    wr_srv_job_t *j = arg;
+    struct evbuffer *b = j->piece[wr_worker_id(w)];
+    int first = 1;
+
+    for (wr_srv_session_t *ss = wr_srv_sessions[wr_worker_id(w)]; ss; ss = ss->next) {
+        if (!ss->established)
+            continue;
+        if (!first)
+            WR_SRV_PUT(b, ",");
+        first = 0;
+        wr_srv_status_session(b, ss);
+    }
+    wr_srv_job_put(j);
+}
+
+static void wr_srv_status_ready(evutil_socket_t fd, short what, void *arg)
+{
+    wr_srv_job_t *j = arg;
+    struct evbuffer *b = wr_admin_status_body(j->st);
+    int first = 1;
+
+    evbuffer_add_printf(b,
+                        "\"draining\":%s,\"workers\":%d,\"http_connections\":%d,"
+                        "\"sessions\":[",
+                        wr_srv.draining ? "true" : "false", j->n, wr_ingress_live());
+    for (int i = 0; i < j->n; i++) {
+        if (evbuffer_get_length(j->piece[i]) == 0)
+            continue;
+        if (!first)
+            WR_SRV_PUT(b, ",");
+        first = 0;
+        evbuffer_add_buffer(b, j->piece[i]);
+    }
+    WR_SRV_PUT(b, "]");
+    wr_admin_status_done(j->st);
+    wr_srv_job_free(j);
+}
+
+/* The admin listener's /status: ask every worker for its sessions. */
+static void wr_srv_status(wr_admin_status_t *st, void *arg)
+{
+    wr_srv_job_t *j = calloc(1, sizeof(*j));
+    int failed = j == NULL;
+
+    if (j != NULL) {
+        j->st = st;
+        j->n = wr_workers_count(wr_srv.ws);
+        j->pending = j->n + 1;
+        j->next = wr_srv.jobs;
+        if (j->next)
+            j->next->prev = j;
+        wr_srv.jobs = j;
+        j->ready = event_new(wr_srv.base, -1, 0, wr_srv_status_ready, j);
+        failed = j->ready == NULL;
+        for (int i = 0; i < j->n && !failed; i++)
+            failed = (j->piece[i] = evbuffer_new()) == NULL;
+    }
+    if (failed) {
+        if (j != NULL)
+            wr_srv_job_free(j);
+        evbuffer_add_printf(wr_admin_status_body(st), "\"error\":\"out of memory\"");
+        wr_admin_status_done(st);
+        return;
+    }
+    for (int i = 0; i < j->n; i++) {
+        /* A worker that is stopping has no sessions to show. */
+        if (wr_worker_call(wr_workers_get(wr_srv.ws, i), wr_srv_status_worker, j) != 0)
+            wr_srv_job_put(j);
+    }
+    wr_srv_job_put(j);
+}
+
 /* --- drain and stop ---------------------------------------------------- */
 
 static void wr_srv_worker_drain(wr_worker_t *w, void *arg)
@@ -1403,6 +1624,8 @@ static void wr_srv_worker_drain(wr_worker_t *w, void *arg)
         next = ss->next;
         wr_srv_close_tunnels(ss); /* no new public connections */
         if (ss->state != WR_SS_ACTIVE || ss->m == NULL) {
+            if (ss->hs_fail < 0)
+                ss->hs_fail = WR_HS_UNAVAILABLE;
             wr_srv_session_free(ss, "server shutting down");
             continue;
         }
@@ -1537,6 +1760,10 @@ int wr_server_run(const wr_server_conf_t *c)
     wr_srv.ws = wr_workers_new((int)c->rt.workers);
     if (wr_srv.ws == NULL)
         goto out;
+    /* Before the plugins, whose ids become labels: one shard per worker,
+     * one for this thread. */
+    if (wr_stats_init(WR_STATS_SERVER, (unsigned)wr_workers_count(wr_srv.ws) + 1) != 0)
+        goto out;
     {
         wr_conf_err_t err;
         memset(&err, 0, sizeof(err));
@@ -1581,6 +1808,21 @@ int wr_server_run(const wr_server_conf_t *c)
         }
         wr_srv.http = 1;
     }
+    if (wr_admin_enabled(c->admin.bind)) {
+        wr_admin_hooks_t hooks = {.side = "server", .status = wr_srv_status};
+        uint16_t port;
+        wr_srv.admin_http =
+            wr_admin_listen(wr_srv.base, c->admin.bind, "admin.bind", &port, why, sizeof(why));
+        if (wr_srv.admin_http == NULL) {
+            wr_log_error("%s", why);
+            goto out;
+        }
+        wr_srv.admin = wr_admin_routes(wr_srv.admin_http, &hooks);
+        if (wr_srv.admin == NULL)
+            goto out;
+        wr_log_info("admin listener on %s port %u (/metrics, /status, /healthz)", c->admin.bind,
+                    port);
+    }
     if (wr_workers_start(wr_srv.ws) != 0)
         goto out;
     /* Queued before any connection can be handed to a worker. */
@@ -1616,6 +1858,11 @@ out:
         event_free(sm->tick);
     if (sm->lfd != -1)
         close(sm->lfd);
+    while (wr_srv.jobs != NULL) /* their workers have answered, too late */
+        wr_srv_job_free(wr_srv.jobs);
+    wr_admin_free(wr_srv.admin);
+    if (wr_srv.admin_http)
+        evhttp_free(wr_srv.admin_http);
     wr_ingress_free();
     wr_reg_clear();
     if (wr_srv.base)
@@ -1623,5 +1870,6 @@ out:
     wr_tls_free(wr_srv.tls);
     wr_plugins_free(wr_srv.plugins);
     wr_srv.plugins = NULL;
+    wr_stats_free();
     return rc;
 }

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "wr_admin.h"
 #include "wr_cfg.h"
 #include "wr_opt.h"
 #include "wr_conf.h"
@@ -33,6 +34,7 @@ typedef struct {
     uint32_t heartbeat_ms;         /* told to clients */
     uint32_t drain_ms;             /* SIGTERM: how long open streams may finish */
     wr_ingress_conf_t http;        /* the http: map: HTTP ingress */
+    wr_admin_conf_t admin;         /* the admin: map: /metrics, /status, /healthz */
     const wr_conf_node_t *plugins; /* the plugins: list, loaded by wr_server_run */
     wr_cfg_t rt;                   /* workers, log, mux */
     wr_argv_t args;                /* the command line with WARREN_* options */
@@ -40,7 +42,7 @@ typedef struct {
 
 /* Defaults: listen 0.0.0.0:7835, tcp_bind 0.0.0.0, ports 20000-20099, no
  * token (every client refused until one is configured), no TLS, handshake
- * 10s, heartbeat 10s, drain 10s. */
+ * 10s, heartbeat 10s, drain 10s, admin listener 127.0.0.1:9090. */
 void wr_server_conf_default(wr_server_conf_t *c);
 
 /* Apply a server.yaml tree (runtime keys included). 0, or -1 with err. */

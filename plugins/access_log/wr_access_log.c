@@ -493,8 +493,10 @@ static int wr_al_is_tcp(wr_ctx_t *ctx)
     return wr_str(ctx, WR_KEY_METHOD, 0) == NULL;
 }
 
-/* client - token_id [30/Nov/2026:20:16:05 +0000] "GET /path HTTP/1.1" 200 512 "referer" "ua"
- * client - token_id [30/Nov/2026:20:16:05 +0000] "TCP db:20001" 0 4096 "-" "-" */
+/* client - token_id [30/Nov/2026:20:16:05 +0000] "GET /path HTTP/1.1" 200 512 "referer" "ua" "tp"
+ * client - token_id [30/Nov/2026:20:16:05 +0000] "TCP db:20001" 0 4096 "-" "-" "-"
+ * The traceparent comes last, so that readers of the classic combined
+ * format, which stop after the user agent, read these lines as theirs. */
 static void wr_al_combined(wr_ctx_t *ctx, wr_al_worker_t *w)
 {
     struct tm tm;
@@ -523,13 +525,15 @@ static void wr_al_combined(wr_ctx_t *ctx, wr_al_worker_t *w)
     wr_al_put(w, " ", 1);
     wr_al_put_num(w, wr_num(ctx, WR_KEY_BYTES_OUT, 0), "-");
     if (tcp) {
-        wr_al_put(w, " \"-\" \"-\"\n", 9);
+        wr_al_puts(w, " \"-\" \"-\" \"-\"\n");
         return;
     }
     wr_al_put(w, " \"", 2);
     wr_al_put_clf(w, wr_header_get(ctx, WR_REQUEST, "Referer"));
     wr_al_put(w, "\" \"", 3);
     wr_al_put_clf(w, wr_header_get(ctx, WR_REQUEST, "User-Agent"));
+    wr_al_put(w, "\" \"", 3);
+    wr_al_put_clf(w, wr_header_get(ctx, WR_REQUEST, "traceparent"));
     wr_al_put(w, "\"\n", 2);
 }
 
@@ -577,6 +581,10 @@ static void wr_al_json(wr_ctx_t *ctx, wr_al_worker_t *w)
     wr_al_puts(w, ",\"stream\":");
     wr_al_put_num(w, wr_num(ctx, WR_KEY_STREAM_ID, 0), "null");
     wr_al_puts(w, tcp ? ",\"type\":\"tcp\"" : ",\"type\":\"http\"");
+    /* W3C trace context: what the service received (warren's HTTP ingress
+     * gives every request one) */
+    wr_al_puts(w, ",\"traceparent\":");
+    wr_al_put_json(w, tcp ? NULL : wr_header_get(ctx, WR_REQUEST, "traceparent"));
     s = wr_str(ctx, WR_KEY_ERROR, 0);
     if (s != NULL) {
         wr_al_puts(w, ",\"error\":");

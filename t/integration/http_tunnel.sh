@@ -163,6 +163,16 @@ for spec in "Host=beta.internal" "X-Forwarded-For=127.0.0.1" "X-Forwarded-Proto=
     got=$(hj "$TMPD/h.json" "${spec%%=*}")
     [ "$got" = "${spec#*=}" ] || fail "api /headers: ${spec%%=*} is '$got', expected '${spec#*=}': $(cat "$TMPD/h.json")"
 done
+# W3C trace context without plugins: a request without a valid
+# traceparent gets one, a valid one passes as it is.
+hj "$TMPD/h.json" traceparent | grep -Eqx '00-[0-9a-f]{32}-[0-9a-f]{16}-01' ||
+    fail "api /headers: traceparent '$(hj "$TMPD/h.json" traceparent)'"
+tp=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00
+c -H "traceparent: $tp" "$A/headers" >"$TMPD/h.json" || fail "GET /headers with a traceparent"
+[ "$(hj "$TMPD/h.json" traceparent)" = "$tp" ] || fail "traceparent $tp became $(hj "$TMPD/h.json" traceparent)"
+c -H "traceparent: 00-$tp" "$A/headers" >"$TMPD/h.json" || fail "GET /headers with a bad traceparent"
+hj "$TMPD/h.json" traceparent | grep -Eqx '00-[0-9a-f]{32}-[0-9a-f]{16}-01' ||
+    fail "a bad traceparent became '$(hj "$TMPD/h.json" traceparent)'"
 
 # 3. 32 MiB down by Content-Length, chunked (with a trailer), and over
 # HTTP/1.0 (the service ends the body by closing); HEAD; 204 and 304.

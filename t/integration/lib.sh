@@ -14,6 +14,11 @@ WR_PIDS=""
 # tests that do not exercise it keep it off (HTTP tests unset this).
 WARREN_HTTP_BIND=off
 export WARREN_HTTP_BIND
+# Nor may two processes want the admin listener's 127.0.0.1:9090 or the
+# client's 127.0.0.1:4040: tests that use them give free ports by flag.
+WARREN_ADMIN_BIND=off
+WARREN_DASHBOARD_BIND=off
+export WARREN_ADMIN_BIND WARREN_DASHBOARD_BIND
 
 wr_cleanup() {
     for p in $WR_PIDS; do

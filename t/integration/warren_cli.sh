@@ -25,7 +25,7 @@ workers: 2
 mux:
   stream_windw: 128k
 Y
-check top_unknown "1:1: unknown key 'wokers' at the top level (expected one of: listen, tcp_bind, tcp_ports, tokens, tls, plugins, http, handshake_timeout, heartbeat, drain_timeout, workers, log, mux)" <<'Y'
+check top_unknown "1:1: unknown key 'wokers' at the top level (expected one of: listen, tcp_bind, tcp_ports, tokens, tls, plugins, http, admin, handshake_timeout, heartbeat, drain_timeout, workers, log, mux)" <<'Y'
 wokers: 2
 Y
 check bad_int "1:10: 'workers' expects an integer from 0 to 64, got \"lots\"" <<'Y'

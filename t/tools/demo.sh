@@ -30,13 +30,13 @@ mkdir -p "$tmp/www"
 echo "<h1>hello from a private web server on 127.0.0.1:$lp</h1>" >"$tmp/www/index.html"
 python3 -m http.server "$lp" --bind 127.0.0.1 --directory "$tmp/www" >"$tmp/web.log" 2>&1 &
 pids="$pids $!"
-"$warren" server --bind "127.0.0.1:$sp" --http-bind off --tcp-bind 127.0.0.1 --tcp-ports "$rp-$rp" \
-    --token demo-token >"$tmp/server.log" 2>&1 &
+"$warren" server --bind "127.0.0.1:$sp" --http-bind off --admin-bind off --tcp-bind 127.0.0.1 \
+    --tcp-ports "$rp-$rp" --token demo-token >"$tmp/server.log" 2>&1 &
 pids="$pids $!"
 wait_for "$tmp/server.log" "listening on"
 echo "1. warren server on 127.0.0.1:$sp, public ports $rp-$rp"
 "$warren" client --server "127.0.0.1:$sp" --token demo-token --local-addr "127.0.0.1:$lp" \
-    --remote-port "$rp" >"$tmp/client.out" 2>"$tmp/client.log" &
+    --remote-port "$rp" --dashboard-bind off >"$tmp/client.out" 2>"$tmp/client.log" &
 pids="$pids $!"
 wait_for "$tmp/client.out" "^tunnel "
 echo "2. warren client publishes 127.0.0.1:$lp: $(cat "$tmp/client.out")"

@@ -933,6 +933,37 @@ START_TEST(test_http__write_request)
 }
 END_TEST
 
+/* The ingress's traceparent replaces every received one; without it the
+ * received ones pass as they are. */
+START_TEST(test_http__write_request_traceparent)
+{
+    static const char tp[] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    wr_http_parser_t *p;
+    const wr_http_head_t *h = req_head(&p, "GET / HTTP/1.1\r\nHost: a\r\ntraceparent: bad\r\n"
+                                           "Accept: */*\r\nTraceParent: worse\r\n\r\n");
+    struct evbuffer *out = evbuffer_new();
+    wr_http_fwd_t fw;
+
+    memset(&fw, 0, sizeof(fw));
+    ck_assert_int_eq(wr_http_write_request(out, h, &fw), 0);
+    ck_assert_str_eq(str_of(out), "GET / HTTP/1.1\r\nHost: a\r\ntraceparent: bad\r\n"
+                                  "Accept: */*\r\nTraceParent: worse\r\n\r\n");
+    evbuffer_drain(out, evbuffer_get_length(out));
+    fw.traceparent = tp;
+    ck_assert_int_eq(wr_http_write_request(out, h, &fw), 0);
+    ck_assert_str_eq(str_of(out),
+                     "GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n"
+                     "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+                     "\r\n\r\n");
+    evbuffer_drain(out, evbuffer_get_length(out));
+    fw.traceparent = "00-x\r\nX-Evil: 1";
+    ck_assert_int_eq(wr_http_write_request(out, h, &fw), -1);
+    ck_assert_uint_eq(evbuffer_get_length(out), 0);
+    wr_http_parser_free(p);
+    evbuffer_free(out);
+}
+END_TEST
+
 static const wr_http_head_t *resp_head(wr_http_parser_t **pp, const char *s)
 {
     struct evbuffer *in = evbuffer_new();
@@ -1056,6 +1087,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_http__host);
     tcase_add_test(tc, test_http__hop_by_hop);
     tcase_add_test(tc, test_http__write_request);
+    tcase_add_test(tc, test_http__write_request_traceparent);
     tcase_add_test(tc, test_http__write_response);
     tcase_add_test(tc, test_http__error_page);
     suite_add_tcase(s, tc);

@@ -145,6 +145,9 @@ static void stop(wr_al_conf_t *conf)
     wr_plugin.destroy_conf(conf);
 }
 
+/* A W3C traceparent, as warren's ingress passes it on. */
+#define WR_T_TRACE "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
 static wr_ctx_t *http_ctx(wr_al_conf_t *conf)
 {
     wr_ctx_t *c = fake_ctx(WR_PHASE_LOG, conf);
@@ -166,6 +169,7 @@ static wr_ctx_t *http_ctx(wr_al_conf_t *conf)
     fake_set_num(c, WR_KEY_STREAM_ID, 0, 3);
     fake_add_header(c, WR_REQUEST, "User-Agent", "curl/8.0");
     fake_add_header(c, WR_REQUEST, "Referer", "https://example.org/");
+    fake_add_header(c, WR_REQUEST, "traceparent", WR_T_TRACE);
     return c;
 }
 
@@ -190,19 +194,19 @@ static wr_ctx_t *tcp_ctx(wr_al_conf_t *conf)
 
 #define HTTP_COMBINED                                                                              \
     "203.0.113.7 - alice [30/Nov/2026:20:16:05 +0000] \"GET /index.html?q=1 HTTP/1.1\" 200 5120 "  \
-    "\"https://example.org/\" \"curl/8.0\"\n"
+    "\"https://example.org/\" \"curl/8.0\" \"" WR_T_TRACE "\"\n"
 #define TCP_COMBINED                                                                               \
-    "198.51.100.2 - - [30/Nov/2026:20:16:05 +0000] \"TCP db:20001\" 502 0 \"-\" \"-\"\n"
+    "198.51.100.2 - - [30/Nov/2026:20:16:05 +0000] \"TCP db:20001\" 502 0 \"-\" \"-\" \"-\"\n"
 #define HTTP_JSON                                                                                  \
     "{\"time\":\"2026-11-30T20:16:05.123Z\",\"client\":\"203.0.113.7\",\"host\":\"app.example."    \
     "com\",\"method\":\"GET\",\"path\":\"/index.html?q=1\",\"status\":200,\"bytes_in\":0,"         \
     "\"bytes_out\":5120,\"duration_ms\":12.345,\"tunnel\":\"web\",\"session\":7,\"stream\":3,"     \
-    "\"type\":\"http\",\"token_id\":\"alice\"}\n"
+    "\"type\":\"http\",\"traceparent\":\"" WR_T_TRACE "\",\"token_id\":\"alice\"}\n"
 #define TCP_JSON                                                                                   \
     "{\"time\":\"2026-11-30T20:16:05.125Z\",\"client\":\"198.51.100.2\",\"host\":null,"            \
     "\"method\":null,\"path\":null,\"status\":502,\"bytes_in\":17,\"bytes_out\":0,"                \
     "\"duration_ms\":1.000,\"tunnel\":\"db\",\"port\":20001,\"session\":8,\"stream\":5,"           \
-    "\"type\":\"tcp\",\"error\":\"connection refused\"}\n"
+    "\"type\":\"tcp\",\"traceparent\":null,\"error\":\"connection refused\"}\n"
 
 /* ---- config ------------------------------------------------------------ */
 
@@ -315,7 +319,7 @@ START_TEST(test_access_log__missing_values)
                      "{\"time\":\"2026-11-30T20:16:06.123Z\",\"client\":null,\"host\":null,"
                      "\"method\":\"GET\",\"path\":null,\"status\":null,\"bytes_in\":null,"
                      "\"bytes_out\":null,\"duration_ms\":null,\"tunnel\":null,\"session\":null,"
-                     "\"stream\":null,\"type\":\"http\"}\n");
+                     "\"stream\":null,\"type\":\"http\",\"traceparent\":null}\n");
 
     unlink(wr_test_path);
     conf = start("");
@@ -324,7 +328,7 @@ START_TEST(test_access_log__missing_values)
     wr_plugin.log(c);
     stop(conf);
     ck_assert_str_eq(slurp(wr_test_path),
-                     "- - - [30/Nov/2026:20:16:06 +0000] \"- - HTTP/1.1\" - - \"-\" \"-\"\n");
+                     "- - - [30/Nov/2026:20:16:06 +0000] \"- - HTTP/1.1\" - - \"-\" \"-\" \"-\"\n");
 }
 END_TEST
 
@@ -351,6 +355,7 @@ START_TEST(test_access_log__json_escaping)
                      "\"path\":\"/a\\\"b\\\\c\\n<script>alert(1)</script>\",\"status\":200,"
                      "\"bytes_in\":0,\"bytes_out\":5120,\"duration_ms\":12.345,\"tunnel\":\"web\","
                      "\"session\":7,\"stream\":3,\"type\":\"http\","
+                     "\"traceparent\":\"" WR_T_TRACE "\","
                      "\"error\":\"tab\\there\\r\\u0001\\u007f caf\xc3\xa9\","
                      "\"token_id\":\"bob\\\" evil\"}\n");
 }
@@ -368,7 +373,33 @@ START_TEST(test_access_log__combined_escaping)
     ck_assert_str_eq(slurp(wr_test_path),
                      "::1 - bob\\x22 evil [30/Nov/2026:20:16:05 +0000] "
                      "\"GET /a\\x22b\\x5Cc\\x0A<script>alert(1)</script> HTTP/1.1\" 200 5120 "
-                     "\"https://example.org/\" \"curl/8.0\"\n");
+                     "\"https://example.org/\" \"curl/8.0\" \"" WR_T_TRACE "\"\n");
+}
+END_TEST
+
+/* The traceparent is the request's field as it is: whatever it holds is
+ * escaped like every other field. */
+START_TEST(test_access_log__traceparent_escaped)
+{
+    wr_al_conf_t *conf = start("");
+    wr_ctx_t *c = fake_ctx(WR_PHASE_LOG, conf);
+
+    fake_set_str(c, WR_KEY_TUNNEL_TYPE, 0, "http");
+    fake_set_num(c, WR_KEY_START_TIME_US, 0, WR_T0_US);
+    fake_add_header(c, WR_REQUEST, "TraceParent", "x\" \"y\n");
+    wr_plugin.log(c);
+    stop(conf);
+    ck_assert_str_eq(slurp(wr_test_path), "- - - [30/Nov/2026:20:16:05 +0000] \"- - HTTP/1.1\" - - "
+                                          "\"-\" \"-\" \"x\\x22 \\x22y\\x0A\"\n");
+    unlink(wr_test_path);
+    conf = start("format: json\n");
+    c = fake_ctx(WR_PHASE_LOG, conf);
+    fake_set_str(c, WR_KEY_TUNNEL_TYPE, 0, "http");
+    fake_set_num(c, WR_KEY_START_TIME_US, 0, WR_T0_US);
+    fake_add_header(c, WR_REQUEST, "TraceParent", "x\" \"y\n");
+    wr_plugin.log(c);
+    stop(conf);
+    ck_assert_ptr_nonnull(strstr(slurp(wr_test_path), ",\"traceparent\":\"x\\\" \\\"y\\n\"}\n"));
 }
 END_TEST
 
@@ -424,7 +455,7 @@ START_TEST(test_access_log__long_line)
     wr_plugin.log(c);
     n = snprintf(expect, sizeof(expect),
                  "203.0.113.7 - alice [30/Nov/2026:20:16:05 +0000] \"GET %s HTTP/1.1\" 200 5120 "
-                 "\"https://example.org/\" \"curl/8.0\"\n",
+                 "\"https://example.org/\" \"curl/8.0\" \"" WR_T_TRACE "\"\n",
                  path);
     ck_assert_int_eq(wr_test_writes, 2);
     ck_assert_uint_eq(wr_test_sizes[0], strlen(TCP_COMBINED));
@@ -603,6 +634,7 @@ static Suite *access_log_suite(void)
     tcase_add_test(tc, test_access_log__missing_values);
     tcase_add_test(tc, test_access_log__json_escaping);
     tcase_add_test(tc, test_access_log__combined_escaping);
+    tcase_add_test(tc, test_access_log__traceparent_escaped);
     tcase_add_test(tc, test_access_log__threshold);
     tcase_add_test(tc, test_access_log__long_line);
     tcase_add_test(tc, test_access_log__timer_flush);
