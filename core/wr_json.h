@@ -25,10 +25,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <event2/buffer.h>
 
 /* ---- writing ------------------------------------------------------------ */
+
+/* Append a string literal (its length known at compile time). */
+#define wr_json_lit(out, lit) evbuffer_add((out), (lit), sizeof(lit) - 1)
+/* Append a NUL-terminated string as it is (JSON syntax, not a value). */
+#define wr_json_cstr_raw(out, s) evbuffer_add((out), (s), strlen(s))
 
 /* Append the len bytes at s as a JSON string literal, quotes included
  * (escaping as above). 0, or -1 when out of memory. */
