@@ -41,6 +41,9 @@
 set -eu
 LC_ALL=C
 export LC_ALL
+# The clients measured here serve no dashboard (bench/dash.sh measures it).
+WARREN_DASHBOARD_PORT=off
+export WARREN_DASHBOARD_PORT
 
 cd "$(dirname "$0")/.."
 

@@ -16,6 +16,7 @@
 #include "wr_opt.h"
 #include "wr_conf.h"
 #include "wr_ctl.h"
+#include "wr_dash.h"
 #include "wr_proxy.h"
 
 typedef struct {
@@ -48,12 +49,23 @@ typedef struct {
     wr_cfg_t rt;
     char token_buf[WR_CTL_TOKEN_MAX + 1];
     wr_argv_t args; /* the command line with WARREN_* options */
+    /* the local dashboard (dashboard:, --dashboard-*; docs/dashboard.md) */
+    wr_dash_conf_t dash;
+    int dash_given;                  /* its address was set: not listening is an error */
+    const wr_conf_node_t *dash_node; /* dashboard.bind (or dashboard:) in the file */
+    const char *dash_node_bind;      /* the bind read from there */
+    char dash_bind_buf[300];
 } wr_client_conf_t;
 
 void wr_client_conf_default(wr_client_conf_t *c);
 
 /* Apply a client.yaml tree. 0, or -1 with err. */
 int wr_client_conf_apply(const wr_conf_node_t *root, wr_client_conf_t *c, wr_conf_err_t *err);
+
+/* Checks that need the whole configuration (file, variables and flags):
+ * a dashboard on a non-loopback address needs a token. 0, or -1 with err
+ * (naming the file's line when the address came from it). */
+int wr_client_conf_check(const wr_client_conf_t *c, wr_conf_err_t *err);
 
 /* Flags and WARREN_* variables over the file (argv after "client").
  * 0, 1 on error (printed), 2 after --help. *conf keeps strings alive. */

@@ -14,6 +14,10 @@ WR_PIDS=""
 # tests that do not exercise it keep it off (HTTP tests unset this).
 WARREN_HTTP_BIND=off
 export WARREN_HTTP_BIND
+# Likewise a client serves its dashboard on 127.0.0.1:4040: off unless a
+# test is about it (dashboard tests unset this).
+WARREN_DASHBOARD_PORT=off
+export WARREN_DASHBOARD_PORT
 
 wr_cleanup() {
     for p in $WR_PIDS; do
