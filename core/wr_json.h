@@ -31,8 +31,9 @@
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* Append a string literal (its length known at compile time). */
-#define wr_json_lit(out, lit) evbuffer_add((out), (lit), sizeof(lit) - 1)
+/* Append a string literal (its length known at compile time; "" makes
+ * anything but a literal a compile error). */
+#define wr_json_lit(out, lit) evbuffer_add((out), "" lit, sizeof(lit) - 1)
 /* Append a NUL-terminated string as it is (JSON syntax, not a value). */
 #define wr_json_cstr_raw(out, s) evbuffer_add((out), (s), strlen(s))
 
