@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define WR_CAP_BODY_MIN 4096 /* first allocation of a body buffer */
+#define WR_CAP_BODY_MIN 256 /* smallest allocation of a body buffer */
 
 struct wr_cap {
     wr_cap_conf_t conf;
@@ -270,6 +270,8 @@ static void wr_cap_keep(wr_cap_entry_t *e, wr_cap_body_t *b, const unsigned char
 
     b->size += len;
     if (take > 0 && b->len + take > b->alloc) {
+        /* The first piece is often the whole body: exactly its size, then
+         * doubling for bodies that come in many pieces. */
         size_t want = b->alloc ? b->alloc * 2 : WR_CAP_BODY_MIN;
         unsigned char *d;
 
