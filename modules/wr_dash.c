@@ -48,7 +48,7 @@
 #define WR_DASH_PING_TICKS   15                /* event stream comment every 15 s */
 #define WR_DASH_HAR_BATCH    (256 * 1024)      /* HAR bytes produced per write */
 #define WR_DASH_LIST_DEFAULT 200
-#define WR_DASH_MAX_REPLAYS  64
+#define WR_DASH_MAX_REPLAYS  16
 #define WR_DASH_REPLAY_DEPTH 8
 #define WR_DASH_COOKIE       "warren_dash"
 #define WR_DASH_MAX_TUNNELS  64
