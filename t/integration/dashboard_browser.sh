@@ -2,9 +2,9 @@
 # The dashboard in a real headless browser: Debian's chromium driven by
 # playwright-core (t/browser/dashboard.mjs), against a warren server, a
 # client with its dashboard on a free port, and a local web service; all on
-# 127.0.0.1. Skips (77) without node, chromium or t/browser/node_modules
-# (apt-get install nodejs npm chromium; cd t/browser && npm ci), which
-# WR_STRICT=1 turns into a failure. The screenshot and the downloaded HAR
+# 127.0.0.1. Skips (77) without Node.js 20+, chromium or
+# t/browser/node_modules (apt-get install chromium; cd t/browser && npm ci),
+# which WR_STRICT=1 turns into a failure. The screenshot and the downloaded HAR
 # are left in t/out/browser/.
 . "$(dirname "$0")/lib.sh"
 unset WARREN_HTTP_BIND WARREN_DASHBOARD_PORT
@@ -13,7 +13,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 HL="$HERE/http_lib.py"
 BROWSER_DIR="$WR_TOP/t/browser"
 [ -x "$WARREN" ] || fail "warren not built"
-command -v node >/dev/null || skip "no node (Debian: apt-get install nodejs npm)"
+command -v node >/dev/null || skip "no node (Node.js 20 or later, with npm)"
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
+    skip "node $(node --version) is older than 20, which playwright-core needs"
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$CHROMIUM" ] || skip "no chromium at $CHROMIUM (Debian: apt-get install chromium)"
 [ -f "$BROWSER_DIR/node_modules/playwright-core/package.json" ] ||
