@@ -58,6 +58,8 @@ static int wr_main_check(const char *path)
         if (c != NULL) {
             wr_client_conf_default(c);
             rc = wr_client_conf_apply(wr_conf_root(conf), c, &err);
+            if (rc == 0)
+                rc = wr_client_conf_check(c, &err);
             if (rc == 0) {
                 wr_plugins_t *ps = wr_plugins_load(c->plugins, WR_SIDE_CLIENT, 1, &err);
                 rc = ps != NULL ? 0 : -1;

@@ -102,10 +102,14 @@ static void wr_admin_text(struct evhttp_request *req, int code, const char *reas
         evbuffer_free(b);
 }
 
-/* GET or HEAD; anything else is answered 405 here (0). */
-static int wr_admin_method_ok(struct evhttp_request *req)
+/* Allowed (the allow hook), and GET or HEAD; anything else is answered
+ * here (0): the hook's refusal, or 405. */
+static int wr_admin_method_ok(const wr_admin_t *a, struct evhttp_request *req)
 {
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+    if (a->hooks.allow != NULL && a->hooks.allow(req, a->hooks.allow_arg) != 0)
+        return 0;
 
     if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
         return 1;
@@ -118,7 +122,7 @@ static void wr_admin_metrics(struct evhttp_request *req, void *arg)
 {
     struct evbuffer *b;
 
-    if (!wr_admin_method_ok(req))
+    if (!wr_admin_method_ok(arg, req))
         return;
     b = evbuffer_new();
     if (b == NULL) {
@@ -132,7 +136,7 @@ static void wr_admin_metrics(struct evhttp_request *req, void *arg)
 
 static void wr_admin_healthz(struct evhttp_request *req, void *arg)
 {
-    if (wr_admin_method_ok(req))
+    if (wr_admin_method_ok(arg, req))
         wr_admin_text(req, 200, "OK", "ok\n");
 }
 
@@ -212,7 +216,7 @@ static void wr_admin_status(struct evhttp_request *req, void *arg)
     wr_admin_status_t *st;
     double up = wr_stats_uptime();
 
-    if (!wr_admin_method_ok(req))
+    if (!wr_admin_method_ok(arg, req))
         return;
     st = calloc(1, sizeof(*st));
     if (st == NULL || (st->body = evbuffer_new()) == NULL) {

@@ -70,6 +70,14 @@ typedef struct {
      */
     void (*status)(wr_admin_status_t *st, void *arg);
     void *arg;
+    /*
+     * Asked first on every route, if set: 0 to serve the request, -1 when
+     * it has been answered (refused). The client's listener checks the
+     * dashboard's token and Host rules here, so that /metrics and /status
+     * are no more open than the dashboard beside them.
+     */
+    int (*allow)(struct evhttp_request *req, void *arg);
+    void *allow_arg;
 } wr_admin_hooks_t;
 
 typedef struct wr_admin wr_admin_t;

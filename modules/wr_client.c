@@ -39,8 +39,8 @@ void wr_client_conf_default(wr_client_conf_t *c)
     c->backoff_max_ms = 30000;
     c->heartbeat_ms = 10000;
     wr_proxy_conf_default(&c->http);
-    c->dashboard.bind = "127.0.0.1:4040";
     wr_cfg_default(&c->rt);
+    wr_dash_conf_default(&c->dash);
 }
 
 static const char *const wr_cli_prio_names[] = {"critical", "high", "normal", "low", NULL};
@@ -176,6 +176,80 @@ static const wr_conf_field_t wr_cli_http_fields[] = {
     {.key = NULL},
 };
 
+/* dashboard: off, or a map of these. */
+typedef struct {
+    const char *bind, *token;
+    int capture;
+    int64_t max_entries;
+    uint64_t max_body, max_total;
+} wr_cli_dash_yaml_t;
+
+static const wr_conf_field_t wr_cli_dash_fields[] = {
+    {.key = "bind", .kind = WR_CONF_STRING, .offset = offsetof(wr_cli_dash_yaml_t, bind)},
+    {.key = "token", .kind = WR_CONF_STRING, .offset = offsetof(wr_cli_dash_yaml_t, token)},
+    {.key = "capture", .kind = WR_CONF_BOOL, .offset = offsetof(wr_cli_dash_yaml_t, capture)},
+    {.key = "max_entries",
+     .kind = WR_CONF_INT,
+     .offset = offsetof(wr_cli_dash_yaml_t, max_entries),
+     .min = 1,
+     .max = 100000},
+    {.key = "max_body",
+     .kind = WR_CONF_SIZE,
+     .offset = offsetof(wr_cli_dash_yaml_t, max_body),
+     .min = 0,
+     .max = 64 * 1024 * 1024},
+    {.key = "max_total",
+     .kind = WR_CONF_SIZE,
+     .offset = offsetof(wr_cli_dash_yaml_t, max_total),
+     .min = 1024 * 1024,
+     .max = (int64_t)16 * 1024 * 1024 * 1024},
+    {.key = NULL},
+};
+
+static int wr_cli_dashboard_field(const wr_conf_node_t *node, void *dst, const wr_conf_field_t *f,
+                                  wr_conf_err_t *err)
+{
+    wr_client_conf_t *c = (wr_client_conf_t *)((char *)dst - offsetof(wr_client_conf_t, dash));
+    wr_cli_dash_yaml_t y;
+    const wr_conf_node_t *bind;
+    int on;
+
+    if (wr_conf_node_kind(node) == WR_CONF_NODE_SCALAR && !wr_conf_node_is_null(node)) {
+        if (wr_parse_bool(wr_conf_node_scalar(node), &on) != 0)
+            return wr_conf_node_error(err, node,
+                                      "'dashboard' expects off, on, or a map (bind, token, "
+                                      "capture, max_entries, max_body, max_total)");
+        if (!on)
+            c->dash.bind = NULL;
+        c->dash_given = !on;
+        return 0;
+    }
+    memset(&y, 0, sizeof(y));
+    y.bind = c->dash.bind;
+    y.token = c->dash.token;
+    y.capture = c->dash.capture;
+    y.max_entries = (int64_t)c->dash.cap.max_entries;
+    y.max_body = c->dash.cap.max_body;
+    y.max_total = c->dash.cap.max_total;
+    if (wr_conf_apply(node, wr_cli_dash_fields, &y, err) != 0)
+        return -1;
+    bind = wr_conf_map_get(node, "bind");
+    if (bind != NULL) {
+        c->dash_given = 1;
+        if (strcmp(y.bind, "off") == 0)
+            y.bind = NULL;
+    }
+    c->dash.bind = y.bind;
+    c->dash.token = y.token;
+    c->dash.capture = y.capture;
+    c->dash.cap.max_entries = (uint64_t)y.max_entries;
+    c->dash.cap.max_body = y.max_body;
+    c->dash.cap.max_total = y.max_total;
+    c->dash_node = bind ? bind : node;
+    c->dash_node_bind = c->dash.bind;
+    return 0;
+}
+
 static const wr_conf_field_t wr_cli_fields[] = {
     {.key = "server", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, server)},
     {.key = "token", .kind = WR_CONF_STRING, .offset = offsetof(wr_client_conf_t, token)},
@@ -192,11 +266,11 @@ static const wr_conf_field_t wr_cli_fields[] = {
      .kind = WR_CONF_MAP,
      .offset = offsetof(wr_client_conf_t, http),
      .children = wr_cli_http_fields},
-    {.key = "dashboard",
-     .kind = WR_CONF_MAP,
-     .offset = offsetof(wr_client_conf_t, dashboard),
-     .children = wr_admin_fields},
     {.key = "plugins", .kind = WR_CONF_RAW_SEQ, .offset = offsetof(wr_client_conf_t, plugins)},
+    {.key = "dashboard",
+     .kind = WR_CONF_CUSTOM,
+     .offset = offsetof(wr_client_conf_t, dash),
+     .handler = wr_cli_dashboard_field},
     {.key = "tunnels",
      .kind = WR_CONF_CUSTOM,
      .offset = offsetof(wr_client_conf_t, tunnels),
@@ -224,6 +298,21 @@ int wr_client_conf_apply(const wr_conf_node_t *root, wr_client_conf_t *c, wr_con
     return wr_cfg_check(root, &c->rt, err);
 }
 
+int wr_client_conf_check(const wr_client_conf_t *c, wr_conf_err_t *err)
+{
+    char why[400];
+    const char *bad = wr_dash_conf_check(&c->dash, why, sizeof(why));
+
+    if (bad == NULL)
+        return 0;
+    /* Where the address came from: the file's line, unless a flag or a
+     * variable replaced it. */
+    if (c->dash_node != NULL && c->dash.bind == c->dash_node_bind)
+        return wr_conf_node_error(err, c->dash_node, "%s", bad);
+    snprintf(err->msg, sizeof(err->msg), "%s", bad);
+    return -1;
+}
+
 static void wr_client_usage(FILE *f)
 {
     fprintf(f, "usage: warren client [-c FILE] [options]\n"
@@ -242,9 +331,9 @@ static void wr_client_usage(FILE *f)
                "      --tls-cert FILE      client certificate (mTLS) ...\n"
                "      --tls-key FILE       ... and its key\n"
                "      --tls-insecure       do not verify the server (warns)\n"
-               "      --dashboard-bind ADDR  local HTTP listener: /metrics, /status, /healthz\n"
-               "                           (default 127.0.0.1:4040; off: none)\n"
-               "      --dashboard-port N   its port, on the same address\n"
+               "      --dashboard-port N   the dashboard's port on 127.0.0.1 (default 4040; off)\n"
+               "      --dashboard-bind A   its address, HOST or HOST:PORT (off: no dashboard)\n"
+               "      --dashboard-token T  its token (required off loopback)\n"
                "      --log-level L        error, warn, info, debug\n"
                "Every option --foo-bar may also be set as WARREN_FOO_BAR (the flag wins).\n");
 }
@@ -293,38 +382,56 @@ static int wr_client_read_token_file(wr_client_conf_t *c)
     return 0;
 }
 
-/* --dashboard-port N: port N on the dashboard's address (127.0.0.1 when
- * it was off); "off" turns the listener off. */
-static int wr_cli_dashboard_port(wr_client_conf_t *c, const char *arg)
-{
-    const char *b = c->dashboard.bind, *colon;
-    int64_t port;
-
-    if (strcmp(arg, "off") == 0) {
-        c->dashboard.bind = "off";
-        return 0;
-    }
-    if (wr_parse_int64(arg, &port) != 0 || port < 0 || port > 65535) {
-        fprintf(stderr, "warren: --dashboard-port expects a port (0..65535) or off, got '%s'\n",
-                arg);
-        return -1;
-    }
-    if (!wr_admin_enabled(b) || (colon = strrchr(b, ':')) == NULL) {
-        b = "127.0.0.1:";
-        colon = b + 9;
-    }
-    if ((size_t)snprintf(c->dashboard_buf, sizeof(c->dashboard_buf), "%.*s:%d", (int)(colon - b), b,
-                         (int)port) >= sizeof(c->dashboard_buf)) {
-        fprintf(stderr, "warren: --dashboard-port: the address is too long\n");
-        return -1;
-    }
-    c->dashboard.bind = c->dashboard_buf;
-    return 0;
-}
-
 static int wr_client_conf_apply_any(const wr_conf_node_t *root, void *c, wr_conf_err_t *err)
 {
     return wr_client_conf_apply(root, c, err);
+}
+
+/* --dashboard-bind HOST[:PORT]|off and --dashboard-port PORT|off over the
+ * file's dashboard.bind: either flag may change one part of the address. */
+static int wr_cli_dash_flags(wr_client_conf_t *c, const char *bind, const char *port)
+{
+    const char *cur = c->dash.bind ? c->dash.bind : WR_DASH_DEFAULT_BIND;
+    char host[256], portbuf[16];
+    const char *colon;
+    int64_t n;
+
+    c->dash_given = 1;
+    if ((bind != NULL && strcmp(bind, "off") == 0) || (port != NULL && strcmp(port, "off") == 0)) {
+        c->dash.bind = NULL;
+        return 0;
+    }
+    if (port != NULL && (wr_parse_int64(port, &n) != 0 || n < 0 || n > 65535)) {
+        fprintf(stderr, "warren: --dashboard-port expects 0..65535 or off, got '%s'\n", port);
+        return -1;
+    }
+    /* HOST:PORT, [V6]:PORT, or a bare HOST / [V6] */
+    if (bind != NULL) {
+        const char *end = bind[0] == '[' ? strchr(bind, ']') : NULL;
+        colon = strrchr(end ? end : bind, ':');
+        if (colon == NULL) {
+            snprintf(host, sizeof(host), "%s", bind);
+            bind = NULL; /* the port comes from elsewhere */
+        } else {
+            snprintf(host, sizeof(host), "%.*s", (int)(colon - bind), bind);
+        }
+    } else {
+        const char *end = cur[0] == '[' ? strchr(cur, ']') : NULL;
+        colon = strrchr(end ? end : cur, ':');
+        snprintf(host, sizeof(host), "%.*s", (int)(colon ? colon - cur : (long)strlen(cur)), cur);
+    }
+    if (port != NULL) {
+        snprintf(portbuf, sizeof(portbuf), "%s", port);
+    } else if (bind != NULL) {
+        snprintf(portbuf, sizeof(portbuf), "%s", strrchr(bind, ':') + 1);
+    } else {
+        const char *end = cur[0] == '[' ? strchr(cur, ']') : NULL;
+        colon = strrchr(end ? end : cur, ':');
+        snprintf(portbuf, sizeof(portbuf), "%s", colon ? colon + 1 : "4040");
+    }
+    snprintf(c->dash_bind_buf, sizeof(c->dash_bind_buf), "%s:%s", host, portbuf);
+    c->dash.bind = c->dash_bind_buf;
+    return 0;
 }
 
 int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **confp)
@@ -345,15 +452,16 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **
         {"tls-key", required_argument, 0, 'K'},
         {"tls-server-name", required_argument, 0, 'N'},
         {"tls-insecure", no_argument, 0, 'I'},
-        {"dashboard-bind", required_argument, 0, 'B'},
-        {"dashboard-port", required_argument, 0, 'P'},
         {"log-level", required_argument, 0, 'L'},
+        {"dashboard-port", required_argument, 0, 'P'},
+        {"dashboard-bind", required_argument, 0, 'B'},
+        {"dashboard-token", required_argument, 0, 'D'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     static char quick_name[32];
     const char *local = NULL, *qname = NULL, *sub = NULL, *host = NULL, *hosthdr = NULL;
-    const char *dport = NULL;
+    const char *dbind = NULL, *dport = NULL;
     int64_t rport = 0;
     int ch;
 
@@ -416,15 +524,18 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **
             c->tls_insecure = 1;
             c->tls = 1;
             break;
-        case 'B':
-            c->dashboard.bind = optarg;
+        case 'L':
+            if (wr_opt_log_level(optarg, &c->rt.log_level) != 0)
+                return 1;
             break;
         case 'P':
             dport = optarg;
             break;
-        case 'L':
-            if (wr_opt_log_level(optarg, &c->rt.log_level) != 0)
-                return 1;
+        case 'B':
+            dbind = optarg;
+            break;
+        case 'D':
+            c->dash.token = optarg[0] != '\0' ? optarg : NULL;
             break;
         case 'h':
             wr_client_usage(stdout);
@@ -438,7 +549,7 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **
         fprintf(stderr, "warren: unexpected argument '%s'\n", argv[optind]);
         return 1;
     }
-    if (dport != NULL && wr_cli_dashboard_port(c, dport) != 0)
+    if ((dbind != NULL || dport != NULL) && wr_cli_dash_flags(c, dbind, dport) != 0)
         return 1;
     if (local != NULL || rport != 0 || sub != NULL || host != NULL) {
         wr_client_tunnel_conf_t *t = &c->tunnels[0];
@@ -484,6 +595,14 @@ int wr_client_conf_load(int argc, char **argv, wr_client_conf_t *c, wr_conf_t **
         fprintf(stderr, "warren: the token is longer than %d bytes\n", WR_CTL_TOKEN_MAX);
         return 1;
     }
+    {
+        wr_conf_err_t err;
+        memset(&err, 0, sizeof(err));
+        if (wr_client_conf_check(c, &err) != 0) {
+            fprintf(stderr, "warren: %s\n", err.msg);
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -525,6 +644,7 @@ typedef struct {
     uint64_t reconnects;
     struct evhttp *http; /* the local HTTP listener (wr_client_http) */
     wr_admin_t *admin;
+    wr_dash_t *dash;
 } wr_client_t;
 
 static wr_client_t wr_cli;
@@ -538,6 +658,7 @@ typedef struct {
 } wr_cli_open_t;
 
 static void wr_cli_schedule(void);
+static void wr_cli_dash_tunnel(const wr_ctl_tunnel_t *t);
 
 /* warren_client_session_state: 1 for the state the client is in. */
 static void wr_cli_set_state(int state)
@@ -638,6 +759,7 @@ static void wr_cli_session_end(const char *why)
         wr_plugins_notify(&wr_cli.pctx, WR_PHASE_SESSION_CLOSE);
     }
     wr_pslots_end(&wr_cli.slots);
+    wr_dash_session(wr_cli.dash, WR_DASH_DISCONNECTED, wr_cli.conf->server, why);
     if (why != NULL)
         wr_log_warn("disconnected from %s: %s", wr_cli.conf->server, why);
     if (wr_cli.welcomed)
@@ -875,8 +997,10 @@ static void wr_cli_welcome(const wr_ctl_msg_t *msg)
         else
             printf("tunnel %s: tcp://%s:%u -> %s\n", msg->tunnels[i].name, wr_cli.server_host,
                    msg->tunnels[i].port, local);
+        wr_cli_dash_tunnel(&msg->tunnels[i]);
     }
     fflush(stdout);
+    wr_dash_session(wr_cli.dash, WR_DASH_CONNECTED, wr_cli.conf->server, NULL);
     if (msg->heartbeat_ms >= 100) {
         tv.tv_sec = msg->heartbeat_ms / 1000;
         tv.tv_usec = (suseconds_t)(msg->heartbeat_ms % 1000) * 1000;
@@ -1031,6 +1155,7 @@ static void wr_cli_connect(evutil_socket_t unused, short what, void *arg)
     wr_cli_set_state(WR_CSTATE_CONNECTING);
     wr_cli.attempting = 1;
     wr_cli.hs_fail = -1;
+    wr_dash_session(wr_cli.dash, WR_DASH_CONNECTING, wr_cli.conf->server, NULL);
     fd = wr_connect(&wr_cli.server_addr, 5000);
     if (fd == -1) {
         wr_cli.hs_fail = WR_HS_CONNECT;
@@ -1144,32 +1269,6 @@ static void wr_cli_status(wr_admin_status_t *st, void *arg)
     wr_admin_status_done(st);
 }
 
-/* The local HTTP listener (see wr_client_http in wr_client.h). 0, or -1
- * (logged): a listener asked for and not had stops the client. */
-static int wr_cli_http_start(void)
-{
-    wr_admin_hooks_t hooks = {.side = "client", .status = wr_cli_status};
-    const char *bind = wr_cli.conf->dashboard.bind;
-    char why[256];
-    uint16_t port;
-
-    if (!wr_admin_enabled(bind))
-        return 0;
-    wr_cli.http = wr_admin_listen(wr_cli.base, bind, "dashboard.bind", &port, why, sizeof(why));
-    if (wr_cli.http == NULL) {
-        wr_log_error("%s (--dashboard-bind off turns it off)", why);
-        return -1;
-    }
-    wr_cli.admin = wr_admin_routes(wr_cli.http, &hooks);
-    if (wr_cli.admin == NULL) {
-        wr_log_error("dashboard.bind: out of memory");
-        return -1;
-    }
-    /* The dashboard registers its routes here, on the same evhttp. */
-    wr_log_info("local HTTP listener on %s port %u (/metrics, /status, /healthz)", bind, port);
-    return 0;
-}
-
 struct evhttp *wr_client_http(void)
 {
     return wr_cli.http;
@@ -1187,6 +1286,108 @@ static void wr_cli_on_signal(evutil_socket_t sig, short what, void *arg)
     wr_log_info("signal %d: stopping", (int)sig);
     wr_cli.stopping = 1;
     event_base_loopexit(wr_cli.base, NULL);
+}
+
+/* --- the local HTTP listener ---------------------------------------------
+ * 127.0.0.1:4040 by default (dashboard.bind, --dashboard-bind/-port): an
+ * evhttp with the dashboard's paths on it (modules/wr_dash.c). Other
+ * modules' paths join the same evhttp here. */
+
+/* /metrics, /status and /healthz under the dashboard's token and Host
+ * rules. */
+static int wr_cli_admin_allow(struct evhttp_request *req, void *arg)
+{
+    return wr_dash_allow(wr_cli.dash, req);
+}
+
+static int wr_cli_http_start(wr_client_conf_t *c)
+{
+    wr_admin_hooks_t hooks = {
+        .side = "client", .status = wr_cli_status, .allow = wr_cli_admin_allow};
+    wr_addr_t a;
+    char why[200], where[80];
+    int fd;
+
+    if (c->dash.bind == NULL)
+        return 0;
+    if (wr_addr_parse(c->dash.bind, &a, why, sizeof(why)) != 0) {
+        wr_log_error("dashboard address '%s': %s", c->dash.bind, why);
+        return -1;
+    }
+    fd = wr_listen(&a, 64);
+    if (fd == -1) {
+        if (!c->dash_given) {
+            /* The default address, taken (another client?): no dashboard,
+             * the tunnels still run. */
+            wr_log_warn("dashboard: cannot listen on %s: %s; the dashboard is off "
+                        "(--dashboard-port N chooses another port, off none)",
+                        c->dash.bind, strerror(errno));
+            return 0;
+        }
+        wr_log_error("dashboard: cannot listen on %s: %s", c->dash.bind, strerror(errno));
+        return -1;
+    }
+    wr_cli.http = evhttp_new(wr_cli.base);
+    wr_cli.dash = wr_dash_new(wr_cli.base, &c->dash);
+    if (wr_cli.http == NULL || wr_cli.dash == NULL ||
+        evhttp_accept_socket_with_handle(wr_cli.http, fd) == NULL ||
+        (wr_cli.admin = wr_admin_routes(wr_cli.http, &hooks)) == NULL) {
+        close(fd);
+        wr_log_error("dashboard: out of memory");
+        return -1;
+    }
+    evhttp_set_timeout(wr_cli.http, 30);
+    evhttp_set_max_headers_size(wr_cli.http, 64 * 1024);
+    evhttp_set_max_body_size(wr_cli.http, 8 * 1024 * 1024);
+    evhttp_set_allowed_methods(wr_cli.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                                EVHTTP_REQ_DELETE);
+    /* After the admin routes: the dashboard takes evhttp's one generic
+     * callback (its /api/requests/ID paths), replacing their 404. */
+    if (wr_dash_routes(wr_cli.http, wr_cli.dash) != 0) {
+        wr_log_error("dashboard: cannot register its paths");
+        return -1;
+    }
+    for (size_t i = 0; i < c->ntunnels; i++) {
+        const wr_client_tunnel_conf_t *t = &c->tunnels[i];
+        if (wr_dash_add_tunnel(wr_cli.dash, t->name, t->type == WR_CLIENT_HTTP, t->local,
+                               wr_cli.proxies[i]) != 0)
+            return -1;
+        if (wr_cli.proxies[i] != NULL)
+            wr_proxy_set_capture(wr_cli.proxies[i], wr_dash_capture(wr_cli.dash));
+    }
+    wr_addr_format(&a, where, sizeof(where));
+    wr_log_info("dashboard on http://%s/%s%s", where, c->dash.token ? " (token required)" : "",
+                c->dash.capture ? "" : " (capture off)");
+    printf("dashboard: http://%s/\n", where);
+    fflush(stdout);
+    return 0;
+}
+
+/* After the proxies (their requests end into the capture), before the
+ * listener (the dashboard ends the replies it streams). */
+static void wr_cli_http_stop(void)
+{
+    wr_dash_free(wr_cli.dash);
+    wr_cli.dash = NULL;
+    wr_admin_free(wr_cli.admin);
+    wr_cli.admin = NULL;
+    if (wr_cli.http != NULL)
+        evhttp_free(wr_cli.http);
+    wr_cli.http = NULL;
+}
+
+/* A tunnel the server accepted, for the dashboard's tunnels panel. */
+static void wr_cli_dash_tunnel(const wr_ctl_tunnel_t *t)
+{
+    char url[320];
+
+    if (wr_cli.dash == NULL)
+        return;
+    if (t->type == WR_TUNNEL_HTTP)
+        snprintf(url, sizeof(url), "%s", t->address);
+    else
+        snprintf(url, sizeof(url), "tcp://%s:%u", wr_cli.server_host, t->port);
+    wr_dash_tunnel_up(wr_cli.dash, t->name, url);
 }
 
 int wr_client_run(wr_client_conf_t *c)
@@ -1271,7 +1472,7 @@ int wr_client_run(wr_client_conf_t *c)
         if (wr_cli.proxies[i] != NULL)
             wr_proxy_set_plugins(wr_cli.proxies[i], wr_cli.plugins);
     }
-    if (wr_cli.base != NULL && wr_cli.exit_code == 0 && wr_cli_http_start() != 0)
+    if (wr_cli.base != NULL && wr_cli.exit_code == 0 && wr_cli_http_start(c) != 0)
         wr_cli.exit_code = 1;
     if (wr_cli.base && wr_cli.ctlbuf && wr_cli.retry && wr_cli.heartbeat && wr_cli.sigint &&
         wr_cli.sigterm && wr_cli.sighup && wr_cli.sigusr1 && wr_cli.exit_code == 0 &&
@@ -1288,6 +1489,7 @@ int wr_client_run(wr_client_conf_t *c)
     wr_cli_session_end(NULL);
     for (size_t i = 0; i < c->ntunnels; i++)
         wr_proxy_free(wr_cli.proxies[i]);
+    wr_cli_http_stop();
     wr_plugins_worker_exit(wr_cli.plugins, 0);
     if (wr_cli.retry)
         event_free(wr_cli.retry);
@@ -1303,10 +1505,6 @@ int wr_client_run(wr_client_conf_t *c)
         event_free(wr_cli.sigusr1);
     if (wr_cli.ctlbuf)
         evbuffer_free(wr_cli.ctlbuf);
-    wr_admin_free(wr_cli.admin);
-    if (wr_cli.http)
-        evhttp_free(wr_cli.http);
-    wr_cli.http = NULL;
     if (wr_cli.base)
         event_base_free(wr_cli.base);
     wr_tls_free(wr_cli.tls);

@@ -17,6 +17,7 @@
 #include "wr_opt.h"
 #include "wr_conf.h"
 #include "wr_ctl.h"
+#include "wr_dash.h"
 #include "wr_proxy.h"
 
 typedef struct {
@@ -45,18 +46,27 @@ typedef struct {
     wr_client_tunnel_conf_t tunnels[WR_CTL_MAX_TUNNELS];
     size_t ntunnels;
     wr_proxy_conf_t http;          /* the http: map: connections to HTTP services */
-    wr_admin_conf_t dashboard;     /* the dashboard: map: the local HTTP listener */
     const wr_conf_node_t *plugins; /* the plugins: list, loaded by wr_client_run */
     wr_cfg_t rt;
     char token_buf[WR_CTL_TOKEN_MAX + 1];
-    char dashboard_buf[300]; /* --dashboard-port: the address made of it */
-    wr_argv_t args;          /* the command line with WARREN_* options */
+    wr_argv_t args; /* the command line with WARREN_* options */
+    /* the local dashboard (dashboard:, --dashboard-*; docs/dashboard.md) */
+    wr_dash_conf_t dash;
+    int dash_given;                  /* its address was set: not listening is an error */
+    const wr_conf_node_t *dash_node; /* dashboard.bind (or dashboard:) in the file */
+    const char *dash_node_bind;      /* the bind read from there */
+    char dash_bind_buf[300];
 } wr_client_conf_t;
 
 void wr_client_conf_default(wr_client_conf_t *c);
 
 /* Apply a client.yaml tree. 0, or -1 with err. */
 int wr_client_conf_apply(const wr_conf_node_t *root, wr_client_conf_t *c, wr_conf_err_t *err);
+
+/* Checks that need the whole configuration (file, variables and flags):
+ * a dashboard on a non-loopback address needs a token. 0, or -1 with err
+ * (naming the file's line when the address came from it). */
+int wr_client_conf_check(const wr_client_conf_t *c, wr_conf_err_t *err);
 
 /* Flags and WARREN_* variables over the file (argv after "client").
  * 0, 1 on error (printed), 2 after --help. *conf keeps strings alive. */
@@ -71,10 +81,10 @@ int wr_client_run(wr_client_conf_t *c);
  * is off or the client is not running. wr_client_run creates it on the
  * client's event base before it first connects, in one function
  * (wr_cli_http_start in wr_client.c) that registers the admin routes
- * (/metrics, /status, /healthz: wr_admin_routes) and is where the
- * dashboard registers its own routes on the same evhttp, so that every
- * route shares one port, its limits and its timeout; it is freed when
- * wr_client_run returns. Client thread only.
+ * (/metrics, /status, /healthz: wr_admin_routes) and then the dashboard's
+ * (wr_dash_routes), so that every route shares one port, its limits and
+ * its timeout; it is freed when wr_client_run returns. Client thread
+ * only.
  */
 struct evhttp *wr_client_http(void);
 

@@ -20,6 +20,7 @@
 #include <event2/bufferevent.h>
 #include <http_parser.h>
 
+#include "wr_cap.h"
 #include "wr_frame.h"
 #include "wr_http.h"
 #include "wr_log.h"
@@ -62,6 +63,8 @@ struct wr_preq {
     uint64_t t0_us; /* monotonic, when the stream arrived */
     wr_prec_t *pr;  /* plugins: NULL when none are loaded */
     char host[256]; /* for plugins: the request's Host */
+    /* the dashboard's capture of this request: NULL when off */
+    wr_cap_entry_t *ce;
 };
 
 struct wr_proxy {
@@ -77,12 +80,18 @@ struct wr_proxy {
     const wr_plugins_t *ps; /* NULL: no plugins */
     uint64_t sid;           /* the client's session, for plugins */
     wr_pslots_t *sslots;
-    unsigned mx; /* the tunnel's wr_stats label */
+    unsigned mx;   /* the tunnel's wr_stats label */
+    wr_cap_t *cap; /* the dashboard's capture store, or NULL */
 };
 
 void wr_proxy_set_plugins(wr_proxy_t *p, const wr_plugins_t *ps)
 {
     p->ps = wr_plugins_count(ps) > 0 ? ps : NULL;
+}
+
+void wr_proxy_set_capture(wr_proxy_t *p, wr_cap_t *cap)
+{
+    p->cap = cap;
 }
 
 void wr_proxy_set_session(wr_proxy_t *p, uint64_t sid, wr_pslots_t *slots)
@@ -225,6 +234,7 @@ static void wr_preq_free(wr_preq_t *r)
 {
     wr_proxy_t *p = r->p;
 
+    wr_cap_end(r->ce, r->status);
     if (r->pr != NULL) {
         r->pr->status = r->status;
         wr_preq_ctx(r);
@@ -264,6 +274,7 @@ static void wr_preq_fail(wr_preq_t *r, uint32_t reason, const char *why)
     else
         wr_log_info("tunnel %s: %s from %s: no response: %s", r->p->tunnel, r->line, r->peer, why);
     r->p->stats.failures++;
+    wr_cap_error(r->ce, why);
     if (r->pr != NULL)
         wr_prec_error(r->pr, why);
     if (!r->resp_bytes && reason == WR_RST_CONNECT)
@@ -383,6 +394,8 @@ static int wr_preq_response(wr_preq_t *r)
                 }
             }
             r->retryable = 0;
+            if (h->status >= 200 || h->status == 101)
+                wr_cap_response(r->ce, h);
             if (h->status == 101 && r->upgrade) {
                 wr_http_write_response(tmp, h, 1, 1);
                 wr_mux_stream_write_buffer(r->s, tmp);
@@ -409,6 +422,7 @@ static int wr_preq_response(wr_preq_t *r)
         if (n > 0) {
             if (r->pr != NULL)
                 r->pr->bytes_out += n;
+            wr_cap_body(r->ce, WR_CAP_RESP, in, n);
             evbuffer_remove_buffer(in, tmp, n);
             if (wr_mux_stream_write_buffer(r->s, tmp) != 0) {
                 wr_preq_fail(r, WR_RST_CANCEL, "stream gone");
@@ -509,6 +523,7 @@ static void wr_preq_forward(wr_preq_t *r)
         if (n > 0) {
             if (r->pr != NULL)
                 r->pr->bytes_in += n;
+            wr_cap_body(r->ce, WR_CAP_REQ, r->in, n);
             evbuffer_remove_buffer(r->in, out, n);
         }
         if (rc == WR_HTTP_DONE) {
@@ -611,6 +626,7 @@ static void wr_preq_stream_read(wr_mux_stream_t *s, void *arg)
         return;
     }
     h = wr_http_parser_head(r->req);
+    r->ce = wr_cap_request(r->p->cap, r->p->tunnel, r->peer, h, s);
     snprintf(r->line, sizeof(r->line), "%s %.*s", h->method_name,
              (int)(h->url_len > 80 ? 80 : h->url_len), h->url);
     r->pr = wr_prec_new(r->p->ps, 0);

@@ -55,6 +55,12 @@ wr_proxy_t *wr_proxy_new(struct event_base *base, const char *tunnel, const char
 struct wr_plugins;
 void wr_proxy_set_plugins(wr_proxy_t *p, const struct wr_plugins *ps);
 
+/* Capture this proxy's requests into cap (wr_cap.h), for the dashboard;
+ * NULL: none. The store must outlive the proxy. The stream a request came
+ * on is the capture's origin tag. */
+struct wr_cap;
+void wr_proxy_set_capture(wr_proxy_t *p, struct wr_cap *cap);
+
 /* The session the proxy's requests belong to, for plugins (its id and
  * slots); 0 and NULL between sessions. */
 struct wr_pslots_s;

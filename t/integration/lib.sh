@@ -15,10 +15,11 @@ WR_PIDS=""
 WARREN_HTTP_BIND=off
 export WARREN_HTTP_BIND
 # Nor may two processes want the admin listener's 127.0.0.1:9090 or the
-# client's 127.0.0.1:4040: tests that use them give free ports by flag.
+# client's 127.0.0.1:4040 (its dashboard, /metrics and /status): off unless
+# a test is about them (they give free ports by flag, or unset these).
 WARREN_ADMIN_BIND=off
-WARREN_DASHBOARD_BIND=off
-export WARREN_ADMIN_BIND WARREN_DASHBOARD_BIND
+WARREN_DASHBOARD_PORT=off
+export WARREN_ADMIN_BIND WARREN_DASHBOARD_PORT
 
 wr_cleanup() {
     for p in $WR_PIDS; do

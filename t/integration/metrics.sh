@@ -11,7 +11,7 @@
 # gets a valid traceparent (a new one, or the one sent), and the access
 # log writes it.
 . "$(dirname "$0")/lib.sh"
-unset WARREN_HTTP_BIND WARREN_ADMIN_BIND WARREN_DASHBOARD_BIND # set here, by file or flag
+unset WARREN_HTTP_BIND WARREN_ADMIN_BIND WARREN_DASHBOARD_PORT # set here, by file or flag
 
 HL="$(cd "$(dirname "$0")" && pwd)/http_lib.py"
 [ -x "$WARREN" ] || fail "warren not built"

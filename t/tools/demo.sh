@@ -39,7 +39,7 @@ echo "1. warren server on 127.0.0.1:$sp, public ports $rp-$rp"
     --remote-port "$rp" --dashboard-bind off >"$tmp/client.out" 2>"$tmp/client.log" &
 pids="$pids $!"
 wait_for "$tmp/client.out" "^tunnel "
-echo "2. warren client publishes 127.0.0.1:$lp: $(cat "$tmp/client.out")"
+echo "2. warren client publishes 127.0.0.1:$lp: $(grep "^tunnel " "$tmp/client.out")"
 page=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode().strip())' "http://127.0.0.1:$rp/") ||
     { echo "demo: fetching through the tunnel failed"; cat "$tmp/server.log" "$tmp/client.log"; exit 1; }
 echo "3. GET http://127.0.0.1:$rp/ through the tunnel: $page"

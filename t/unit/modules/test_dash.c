@@ -1,0 +1,199 @@
+/* Unit tests for modules/wr_dash.c and modules/wr_dash_json.c: the
+ * dashboard's address rule and its JSON views of captured requests. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wr_cap.h"
+#include "wr_dash.h"
+#include "wr_dash_json.h"
+#include "wr_http.h"
+#include "wr_json.h"
+#include "wr_test.h"
+
+START_TEST(test_dash__loopback)
+{
+    static const struct {
+        const char *bind;
+        int want;
+    } cases[] = {
+        {"127.0.0.1:4040", 1},       {"127.9.8.7:1", 1},  {"[::1]:4040", 1},
+        {"[::ffff:127.0.0.1]:1", 1}, {"0.0.0.0:4040", 0}, {"[::]:4040", 0},
+        {"192.0.2.10:4040", 0},      {":4040", 0},        {"nonsense", -1},
+        {"127.0.0.1:x", -1},
+    };
+    char why[200];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ck_assert_msg(wr_dash_bind_loopback(cases[i].bind, why, sizeof(why)) == cases[i].want,
+                      "%s: expected %d", cases[i].bind, cases[i].want);
+}
+END_TEST
+
+START_TEST(test_dash__conf_check)
+{
+    wr_dash_conf_t c;
+    char buf[400];
+    const char *why;
+
+    wr_dash_conf_default(&c);
+    ck_assert_str_eq(c.bind, "127.0.0.1:4040");
+    ck_assert_int_eq(c.capture, 1);
+    ck_assert_uint_eq(c.cap.max_entries, 1000);
+    ck_assert_uint_eq(c.cap.max_body, 1024 * 1024);
+    ck_assert_ptr_null(wr_dash_conf_check(&c, buf, sizeof(buf)));
+    c.bind = "0.0.0.0:4040";
+    why = wr_dash_conf_check(&c, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(why);
+    ck_assert_msg(strstr(why, "not a loopback address: a token is required") != NULL, "%s", why);
+    c.token = "";
+    ck_assert_ptr_nonnull(wr_dash_conf_check(&c, buf, sizeof(buf)));
+    c.token = "secret";
+    ck_assert_ptr_null(wr_dash_conf_check(&c, buf, sizeof(buf)));
+    c.bind = "no-port";
+    why = wr_dash_conf_check(&c, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(why);
+    ck_assert_msg(strncmp(why, "dashboard address 'no-port': ", 29) == 0, "%s", why);
+    c.bind = NULL; /* off */
+    ck_assert_ptr_null(wr_dash_conf_check(&c, buf, sizeof(buf)));
+}
+END_TEST
+
+/* A captured request with hostile bytes, for the JSON views. */
+static wr_cap_entry_t *entry(wr_cap_t *cap, const char *req, const char *resp, const char *body,
+                             size_t blen)
+{
+    struct evbuffer *in = evbuffer_new(), *b = evbuffer_new();
+    wr_http_parser_t *qp = wr_http_parser_new(0, 0), *sp = wr_http_parser_new(1, 0);
+    wr_cap_entry_t *e;
+
+    evbuffer_add(in, req, strlen(req));
+    ck_assert_int_eq(wr_http_read_head(qp, in), WR_HTTP_HEAD);
+    e = wr_cap_request(cap, "web", "203.0.113.7:5555", wr_http_parser_head(qp), NULL);
+    ck_assert_ptr_nonnull(e);
+    evbuffer_add(b, body, blen);
+    wr_cap_body(e, WR_CAP_REQ, b, blen);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    evbuffer_add(in, resp, strlen(resp));
+    ck_assert_int_eq(wr_http_read_head(sp, in), WR_HTTP_HEAD);
+    wr_cap_response(e, wr_http_parser_head(sp));
+    wr_cap_body(e, WR_CAP_RESP, b, blen);
+    wr_cap_end(e, wr_http_parser_head(sp)->status);
+    wr_http_parser_free(qp);
+    wr_http_parser_free(sp);
+    evbuffer_free(in);
+    evbuffer_free(b);
+    return e;
+}
+
+static wr_json_t *parse_out(struct evbuffer *out)
+{
+    char why[160];
+    size_t n = evbuffer_get_length(out);
+    wr_json_t *j = wr_json_parse((const char *)evbuffer_pullup(out, -1), n, 16, why, sizeof(why));
+
+    ck_assert_msg(j != NULL, "not JSON (%s): %.*s", why, (int)(n > 400 ? 400 : n),
+                  (const char *)evbuffer_pullup(out, -1));
+    evbuffer_drain(out, n);
+    return j;
+}
+
+START_TEST(test_dash__json_views)
+{
+    static const char body[] = "<script>alert(1)</script>\xff\x00 binary";
+    wr_cap_t *cap = wr_cap_new(NULL);
+    struct evbuffer *out = evbuffer_new();
+    wr_cap_entry_t *e;
+    wr_json_t *j;
+    const wr_json_t *x;
+    int64_t n;
+
+    e = entry(cap,
+              "POST /p/<img>?a=1&b=%41%20c HTTP/1.1\r\nHost: app.example.test\r\n"
+              "X-Forwarded-Proto: https\r\nX-Evil: \"</script>\xe9\r\nContent-Length: 33\r\n\r\n",
+              "HTTP/1.1 201 Created\r\nContent-Type: text/html\r\nContent-Length: 33\r\n\r\n", body,
+              sizeof(body) - 1);
+    wr_dash_json_summary(out, e);
+    j = parse_out(out);
+    ck_assert_str_eq(wr_json_string(wr_json_get(j, "path"), NULL), "/p/<img>?a=1&b=%41%20c");
+    ck_assert_int_eq(wr_json_int(wr_json_get(j, "status"), 0, 999, &n), 0);
+    ck_assert_int_eq(n, 201);
+    ck_assert_str_eq(wr_json_string(wr_json_get(j, "state"), NULL), "done");
+    ck_assert_int_eq(wr_json_kind(wr_json_get(j, "replay_of")), WR_JSON_NULL);
+    ck_assert_str_eq(wr_json_string(wr_json_get(j, "content_type"), NULL), "text/html");
+    wr_json_free(j);
+
+    wr_dash_json_detail(out, e);
+    ck_assert_ptr_null(strstr((const char *)evbuffer_pullup(out, -1), "<script>"));
+    j = parse_out(out);
+    x = wr_json_get(wr_json_get(j, "request"), "headers");
+    ck_assert_uint_eq(wr_json_len(x), 4);
+    /* a byte that is not UTF-8 reads as Latin-1 */
+    ck_assert_str_eq(wr_json_string(wr_json_at(wr_json_at(x, 2), 1), NULL), "\"</script>\xc3\xa9");
+    x = wr_json_get(wr_json_get(j, "request"), "body");
+    ck_assert_int_eq(wr_json_bool(wr_json_get(x, "binary")), 1);
+    ck_assert_str_eq(wr_json_string(wr_json_get(x, "encoding"), NULL), "base64");
+    {
+        size_t len;
+        const char *b64 = wr_json_string(wr_json_get(x, "data"), &len);
+        unsigned char dec[64];
+        ck_assert_int_eq(wr_base64_decode(dec, b64, len), (long)sizeof(body) - 1);
+        ck_assert_int_eq(memcmp(dec, body, sizeof(body) - 1), 0);
+    }
+    wr_json_free(j);
+
+    wr_dash_json_har_entry(out, e);
+    j = parse_out(out);
+    x = wr_json_get(j, "request");
+    ck_assert_str_eq(wr_json_string(wr_json_get(x, "url"), NULL),
+                     "https://app.example.test/p/<img>?a=1&b=%41%20c");
+    ck_assert_uint_eq(wr_json_len(wr_json_get(x, "queryString")), 2);
+    ck_assert_str_eq(
+        wr_json_string(wr_json_get(wr_json_at(wr_json_get(x, "queryString"), 1), "value"), NULL),
+        "A c");
+    ck_assert_str_eq(wr_json_string(wr_json_get(wr_json_get(x, "postData"), "encoding"), NULL),
+                     "base64");
+    ck_assert_int_eq(wr_json_int(wr_json_get(wr_json_get(j, "response"), "status"), 0, 999, &n), 0);
+    ck_assert_int_eq(n, 201);
+    wr_json_free(j);
+    evbuffer_free(out);
+    wr_cap_free(cap);
+}
+END_TEST
+
+START_TEST(test_dash__match)
+{
+    wr_cap_t *cap = wr_cap_new(NULL);
+    wr_cap_entry_t *e = entry(cap, "GET /Api/Users?id=7 HTTP/1.1\r\nHost: app.example.test\r\n\r\n",
+                              "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", "", 0);
+    char t[40];
+
+    ck_assert_int_eq(wr_dash_json_match(e, NULL, 0), 1);
+    ck_assert_int_eq(wr_dash_json_match(e, "api/users", 0), 1);
+    ck_assert_int_eq(wr_dash_json_match(e, "get", 4), 1);
+    ck_assert_int_eq(wr_dash_json_match(e, "404", 0), 1);
+    ck_assert_int_eq(wr_dash_json_match(e, "EXAMPLE.TEST", 0), 1);
+    ck_assert_int_eq(wr_dash_json_match(e, "web", 0), 1); /* the tunnel */
+    ck_assert_int_eq(wr_dash_json_match(e, "post", 0), 0);
+    ck_assert_int_eq(wr_dash_json_match(e, NULL, 2), 0);
+    ck_assert_int_eq(wr_dash_json_match(e, NULL, 6), 0); /* not failed */
+    wr_dash_json_time(t, sizeof(t), 1764541200123456u);
+    ck_assert_str_eq(t, "2025-11-30T22:20:00.123Z");
+    wr_cap_free(cap);
+}
+END_TEST
+
+static Suite *dash_suite(void)
+{
+    Suite *s = suite_create("dash");
+    TCase *tc = tcase_create("modules");
+
+    tcase_add_test(tc, test_dash__loopback);
+    tcase_add_test(tc, test_dash__conf_check);
+    tcase_add_test(tc, test_dash__json_views);
+    tcase_add_test(tc, test_dash__match);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+WR_TEST_MAIN(dash_suite)
