@@ -102,20 +102,18 @@ static void wr_admin_text(struct evhttp_request *req, int code, const char *reas
         evbuffer_free(b);
 }
 
-/* Allowed (the allow hook), and GET or HEAD; anything else is answered
- * here (0): the hook's refusal, or 405. */
+/* GET or HEAD, and allowed by the allow hook; anything else is answered
+ * here (0): 405, or the hook's refusal. */
 static int wr_admin_method_ok(const wr_admin_t *a, struct evhttp_request *req)
 {
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 
-    if (a->hooks.allow != NULL && a->hooks.allow(req, a->hooks.allow_arg) != 0)
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+        wr_admin_text(req, 405, "Method Not Allowed", "405 Method Not Allowed: use GET or HEAD\n");
         return 0;
-
-    if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
-        return 1;
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-    wr_admin_text(req, 405, "Method Not Allowed", "405 Method Not Allowed: use GET or HEAD\n");
-    return 0;
+    }
+    return a->hooks.allow == NULL || a->hooks.allow(req, a->hooks.allow_arg) == 0;
 }
 
 static void wr_admin_metrics(struct evhttp_request *req, void *arg)

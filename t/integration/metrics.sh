@@ -77,7 +77,7 @@ wait_log "$TMPD/server.log" "http ingress on" 10 || fail "server did not start"
 client=$!
 WR_PIDS="$WR_PIDS $client"
 wait_log "$TMPD/client.out" "^tunnel web: " 10 || fail "client not registered: $(tail -3 "$TMPD/client.log")"
-grep -q "local HTTP listener on 127.0.0.1:$dport port $dport" "$TMPD/client.log" ||
+grep -q "dashboard on http://127.0.0.1:$dport/" "$TMPD/client.log" ||
     fail "no client listener: $(cat "$TMPD/client.log")"
 
 S="http://127.0.0.1:$aport"
@@ -201,8 +201,15 @@ for u in "$S" "$C"; do
     [ "$(code -X POST -d x=1 "$u/metrics")" = 405 ] || fail "POST $u/metrics is not 405"
     [ "$(code -X DELETE "$u/status")" = 405 ] || fail "DELETE $u/status is not 405"
     [ "$(code "$u/nope")" = 404 ] || fail "$u/nope is not 404"
-    [ "$(code "$u/")" = 404 ] || fail "$u/ is not 404"
 done
+# / is nothing on the server, the dashboard's page on the client.
+[ "$(code "$S/")" = 404 ] || fail "$S/ is not 404"
+[ "$(code "$C/")" = 200 ] || fail "$C/ is not the dashboard page"
+# The client's routes follow the dashboard's rules: without a token, only a
+# loopback Host (a page elsewhere cannot read them by DNS rebinding).
+[ "$(code -H "Host: rebound.example:$dport" "$C/metrics")" = 403 ] ||
+    fail "the client's /metrics answered a foreign Host"
+[ "$(code -H "Host: rebound.example:$aport" "$S/metrics")" = 200 ] || fail "server /metrics by Host"
 curl -s -D "$TMPD/h" -o /dev/null -X POST "$S/metrics"
 tr -d '\r' <"$TMPD/h" | grep -qi '^Allow: GET, HEAD$' || fail "405 without Allow: $(cat "$TMPD/h")"
 curl -s -D "$TMPD/h" -o /dev/null "$S/metrics"
@@ -325,7 +332,7 @@ p=$!
 WR_PIDS="$WR_PIDS $p"
 wait_exit "$p" 10
 [ $? = 1 ] || fail "a client with a taken dashboard port did not exit 1"
-grep -q "cannot listen on 127.0.0.1:$dport (dashboard.bind): Address already in use" "$TMPD/taken.err" ||
+grep -q "dashboard: cannot listen on 127.0.0.1:$dport: Address already in use" "$TMPD/taken.err" ||
     fail "taken dashboard port: $(cat "$TMPD/taken.err")"
 printf 'admin:\n  bind: "off"\n' >"$TMPD/off.yaml"
 "$WARREN" -t -c "$TMPD/off.yaml" >/dev/null 2>&1 || fail "admin: {bind: off} refused"
@@ -335,7 +342,7 @@ echo "$out" | grep -q "typo.yaml:2:3: unknown key 'bnid' in 'admin' (expected on
     fail "typo in admin: $out"
 out=$("$WARREN" client --server 127.0.0.1:1 --token t --local-addr 127.0.0.1:1 --remote-port 1 \
     --dashboard-port 70000 2>&1) && fail "--dashboard-port 70000 accepted"
-echo "$out" | grep -q "dashboard-port expects a port" || fail "--dashboard-port 70000: $out"
+echo "$out" | grep -q "dashboard-port expects 0..65535" || fail "--dashboard-port 70000: $out"
 
 # --- 8. a clean stop
 kill -TERM "$client" "$server"
