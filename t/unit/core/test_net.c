@@ -112,6 +112,16 @@ static void settle(struct bufferevent *bev, size_t len)
     }
 }
 
+/* Send len bytes into the pair, let them all arrive, and run the loop
+ * until the reader's first callback (or an event). */
+static void first_read(struct bufferevent *bev, int tx, size_t len)
+{
+    send_all(tx, len);
+    settle(bev, len);
+    bufferevent_enable(bev, EV_READ);
+    event_base_dispatch(base);
+}
+
 static void setup(void)
 {
     base = event_base_new();
@@ -129,10 +139,7 @@ START_TEST(test_net__read_rest_takes_what_libevent_left)
     int tx;
     struct bufferevent *bev = pair(&tx, &r);
 
-    send_all(tx, 200 * 1024);
-    settle(bev, 200 * 1024);
-    bufferevent_enable(bev, EV_READ);
-    event_base_dispatch(base);
+    first_read(bev, tx, 200 * 1024);
     ck_assert_int_eq(r.calls, 1);
     /* libevent 2.1 stops at 4 KiB; one more read brought everything else. */
     ck_assert_uint_eq(r.before, 4096);
@@ -151,10 +158,7 @@ START_TEST(test_net__read_rest_stops_at_the_limit)
     int tx;
     struct bufferevent *bev = pair(&tx, &r);
 
-    send_all(tx, 200 * 1024);
-    settle(bev, 200 * 1024);
-    bufferevent_enable(bev, EV_READ);
-    event_base_dispatch(base);
+    first_read(bev, tx, 200 * 1024);
     ck_assert_uint_eq(r.after, 64 * 1024);
     bufferevent_free(bev);
     close(tx);
@@ -167,10 +171,7 @@ START_TEST(test_net__read_rest_leaves_small_reads_alone)
     int tx;
     struct bufferevent *bev = pair(&tx, &r);
 
-    send_all(tx, 1000);
-    settle(bev, 1000);
-    bufferevent_enable(bev, EV_READ);
-    event_base_dispatch(base);
+    first_read(bev, tx, 1000);
     ck_assert_uint_eq(r.before, 1000);
     ck_assert_uint_eq(r.added, 0);
     bufferevent_free(bev);
