@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- UTF-8 ---------------------------------------------------------------- */
 
@@ -203,6 +204,25 @@ long wr_base64_decode(unsigned char *out, const char *text, size_t len)
         v &= (1u << bits) - 1;
     }
     return (long)o;
+}
+
+void wr_json_time_text(char *buf, size_t len, uint64_t wall_us)
+{
+    time_t sec = (time_t)(wall_us / 1000000u);
+    struct tm tm;
+
+    if (gmtime_r(&sec, &tm) == NULL)
+        memset(&tm, 0, sizeof(tm));
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(wall_us % 1000000u / 1000u));
+}
+
+void wr_json_time(struct evbuffer *out, uint64_t wall_us)
+{
+    char t[40];
+
+    wr_json_time_text(t, sizeof(t), wall_us);
+    evbuffer_add_printf(out, "\"%s\"", t);
 }
 
 int wr_json_base64(struct evbuffer *out, const void *data, size_t len)

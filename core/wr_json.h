@@ -48,6 +48,12 @@ int wr_json_cstr(struct evbuffer *out, const char *s);
  * JSON string literal. 0, or -1 when out of memory. */
 int wr_json_base64(struct evbuffer *out, const void *data, size_t len);
 
+/* A wall-clock time (microseconds since the epoch) in UTC, RFC 3339 with
+ * milliseconds ("2026-11-30T23:20:34.123Z"), into buf (32 bytes are
+ * enough); or appended to out as a JSON string. */
+void wr_json_time_text(char *buf, size_t len, uint64_t wall_us);
+void wr_json_time(struct evbuffer *out, uint64_t wall_us);
+
 /* 1 when the len bytes at p are valid UTF-8 text: well-formed sequences, no
  * overlong forms or surrogates, and no control byte other than TAB, LF, CR
  * and FF. A sequence cut off by the end counts as valid when cut_ok (the

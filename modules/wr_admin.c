@@ -12,6 +12,7 @@
 
 #include <event2/keyvalq_struct.h>
 
+#include "wr_json.h"
 #include "wr_net.h"
 #include "wr_papi.h"
 #include "wr_stats.h"
@@ -145,45 +146,6 @@ static void wr_admin_not_found(struct evhttp_request *req, void *arg)
 
 /* --- /status ------------------------------------------------------------- */
 
-void wr_admin_json_str(struct evbuffer *out, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p, *run;
-
-    if (s == NULL) {
-        evbuffer_add(out, "null", 4);
-        return;
-    }
-    evbuffer_add(out, "\"", 1);
-    for (p = run = (const unsigned char *)s; *p != '\0'; p++) {
-        if (*p >= 0x20 && *p != '"' && *p != '\\' && *p != 0x7f)
-            continue;
-        evbuffer_add(out, run, (size_t)(p - run));
-        run = p + 1;
-        if (*p == '"' || *p == '\\') {
-            char e[2] = {'\\', (char)*p};
-            evbuffer_add(out, e, 2);
-        } else {
-            char u[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-            evbuffer_add(out, u, 6);
-        }
-    }
-    evbuffer_add(out, run, (size_t)(p - run));
-    evbuffer_add(out, "\"", 1);
-}
-
-void wr_admin_json_time(struct evbuffer *out, uint64_t wall_us)
-{
-    time_t sec = (time_t)(wall_us / 1000000);
-    struct tm tm;
-
-    if (gmtime_r(&sec, &tm) == NULL)
-        memset(&tm, 0, sizeof(tm));
-    evbuffer_add_printf(out, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                        (int)(wall_us / 1000 % 1000));
-}
-
 struct evbuffer *wr_admin_status_body(wr_admin_status_t *st)
 {
     return st->body;
@@ -229,9 +191,9 @@ static void wr_admin_status(struct evhttp_request *req, void *arg)
         st->next->prev = st;
     a->pending = st;
     evbuffer_add_printf(st->body, "{\"version\":\"%s\",\"side\":", WR_VERSION);
-    wr_admin_json_str(st->body, a->hooks.side);
+    wr_json_cstr(st->body, a->hooks.side);
     evbuffer_add_printf(st->body, ",\"pid\":%ld,\"started\":", (long)getpid());
-    wr_admin_json_time(st->body, wr_papi_time_us() - (uint64_t)(up * 1e6));
+    wr_json_time(st->body, wr_papi_time_us() - (uint64_t)(up * 1e6));
     evbuffer_add_printf(st->body, ",\"uptime_seconds\":%.3f,", up);
     if (a->hooks.status == NULL) {
         evbuffer_add_printf(st->body, "\"sessions\":[]");

@@ -101,10 +101,7 @@ struct evbuffer *wr_admin_status_body(wr_admin_status_t *st);
  * freed. */
 void wr_admin_status_done(wr_admin_status_t *st);
 
-/* JSON helpers for status hooks: a string (escaped, quoted; null for
- * NULL), and a wall-clock time in microseconds since the epoch as an RFC
- * 3339 UTC string with milliseconds. */
-void wr_admin_json_str(struct evbuffer *out, const char *s);
-void wr_admin_json_time(struct evbuffer *out, uint64_t wall_us);
+/* Status hooks write their members with core/wr_json.h (wr_json_cstr,
+ * wr_json_time, wr_json_lit). */
 
 #endif

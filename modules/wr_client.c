@@ -20,6 +20,7 @@
 #include <event2/http.h>
 
 #include "wr_frame.h"
+#include "wr_json.h"
 #include "wr_log.h"
 #include "wr_opt.h"
 #include "wr_mux.h"
@@ -1212,8 +1213,6 @@ static void wr_cli_schedule(void)
 
 /* --- the local HTTP listener ------------------------------------------- */
 
-#define WR_CLI_PUT(b, lit) evbuffer_add((b), (lit), sizeof(lit) - 1)
-
 static const char *const wr_cli_state_names[] = {"connecting", "active", "waiting"};
 
 /* /status: the client's members. One thread: everything is at hand. */
@@ -1222,10 +1221,10 @@ static void wr_cli_status(wr_admin_status_t *st, void *arg)
     struct evbuffer *b = wr_admin_status_body(st);
     const wr_client_conf_t *c = wr_cli.conf;
 
-    WR_CLI_PUT(b, "\"server\":");
-    wr_admin_json_str(b, c->server);
-    WR_CLI_PUT(b, ",\"name\":");
-    wr_admin_json_str(b, c->name);
+    wr_json_lit(b, "\"server\":");
+    wr_json_cstr(b, c->server);
+    wr_json_lit(b, ",\"name\":");
+    wr_json_cstr(b, c->name);
     evbuffer_add_printf(b, ",\"state\":\"%s\",\"reconnects\":%llu,\"sessions\":[",
                         wr_cli.state >= 0 ? wr_cli_state_names[wr_cli.state] : "connecting",
                         (unsigned long long)wr_cli.reconnects);
@@ -1237,35 +1236,35 @@ static void wr_cli_status(wr_admin_status_t *st, void *arg)
         if (wr_cli.ctl != NULL && streams > 0)
             streams--; /* the control stream */
         evbuffer_add_printf(b, "{\"id\":%llu,\"peer\":", (unsigned long long)wr_cli.session_id);
-        wr_admin_json_str(b, c->server);
+        wr_json_cstr(b, c->server);
         evbuffer_add_printf(b, ",\"state\":\"active\",\"protocol\":\"%s\",\"since\":",
                             wr_mux_proto_name(wr_mux_proto(wr_cli.m)));
-        wr_admin_json_time(b, wr_cli.since_us);
+        wr_json_time(b, wr_cli.since_us);
         evbuffer_add_printf(b, ",\"streams\":%u,\"bytes_received\":%llu,\"bytes_sent\":%llu",
                             streams, (unsigned long long)rx, (unsigned long long)tx);
         if (rtt >= 0)
             evbuffer_add_printf(b, ",\"rtt_ms\":%.3f", (double)rtt / 1000);
         else
-            WR_CLI_PUT(b, ",\"rtt_ms\":null");
-        WR_CLI_PUT(b, ",\"tunnels\":[");
+            wr_json_lit(b, ",\"rtt_ms\":null");
+        wr_json_lit(b, ",\"tunnels\":[");
         for (size_t i = 0; i < c->ntunnels; i++) {
             const wr_client_tunnel_conf_t *t = &c->tunnels[i];
             evbuffer_add_printf(b, "%s{\"name\":", i ? "," : "");
-            wr_admin_json_str(b, t->name);
+            wr_json_cstr(b, t->name);
             if (t->type == WR_CLIENT_HTTP) {
-                WR_CLI_PUT(b, ",\"type\":\"http\",\"url\":");
+                wr_json_lit(b, ",\"type\":\"http\",\"url\":");
             } else {
                 evbuffer_add_printf(
                     b, ",\"type\":\"tcp\",\"port\":%d,\"address\":", (int)t->remote_port);
             }
-            wr_admin_json_str(b, wr_cli.address[i][0] ? wr_cli.address[i] : NULL);
-            WR_CLI_PUT(b, ",\"local\":");
-            wr_admin_json_str(b, t->local);
-            WR_CLI_PUT(b, "}");
+            wr_json_cstr(b, wr_cli.address[i][0] ? wr_cli.address[i] : NULL);
+            wr_json_lit(b, ",\"local\":");
+            wr_json_cstr(b, t->local);
+            wr_json_lit(b, "}");
         }
-        WR_CLI_PUT(b, "]}");
+        wr_json_lit(b, "]}");
     }
-    WR_CLI_PUT(b, "]");
+    wr_json_lit(b, "]");
     wr_admin_status_done(st);
 }
 

@@ -593,7 +593,7 @@ static void wr_dash_tunnels_json(wr_dash_t *d, struct evbuffer *b)
     static const char *const states[] = {"connecting", "connected", "disconnected"};
     char since[40];
 
-    wr_dash_json_time(since, sizeof(since), d->state_since_us);
+    wr_json_time_text(since, sizeof(since), d->state_since_us);
     evbuffer_add_printf(
         b, "{\"session\":{\"state\":\"%s\",\"since\":\"%s\",\"server\":", states[d->state], since);
     wr_json_cstr(b, d->server);

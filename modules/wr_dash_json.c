@@ -14,17 +14,6 @@
 #include "wr_http.h"
 #include "wr_json.h"
 
-void wr_dash_json_time(char *buf, size_t len, uint64_t wall_us)
-{
-    time_t t = (time_t)(wall_us / 1000000u);
-    struct tm tm;
-    char day[32];
-
-    gmtime_r(&t, &tm);
-    strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, len, "%s.%03uZ", day, (unsigned)(wall_us % 1000000u / 1000u));
-}
-
 static const char *wr_dash_state_name(int state)
 {
     return state == WR_CAP_LIVE ? "live" : state == WR_CAP_DONE ? "done" : "error";
@@ -41,7 +30,7 @@ static void wr_dash_summary_fields(struct evbuffer *out, const wr_cap_entry_t *e
     const wr_cap_hdr_t *ct = e->resp_hdrs ? wr_cap_header(e, WR_CAP_RESP, "content-type") : NULL;
     char when[40];
 
-    wr_dash_json_time(when, sizeof(when), e->wall_us);
+    wr_json_time_text(when, sizeof(when), e->wall_us);
     evbuffer_add_printf(out, "\"id\":%llu,\"replay_of\":", (unsigned long long)e->id);
     if (e->replay_of)
         evbuffer_add_printf(out, "%llu", (unsigned long long)e->replay_of);
@@ -237,7 +226,7 @@ int wr_dash_json_har_entry(struct evbuffer *out, const wr_cap_entry_t *e)
     char when[40], *url;
     size_t ulen;
 
-    wr_dash_json_time(when, sizeof(when), e->wall_us);
+    wr_json_time_text(when, sizeof(when), e->wall_us);
     evbuffer_add_printf(out, "{\"startedDateTime\":\"%s\",\"time\":", when);
     wr_dash_ms(out, e->dur_us);
     wr_json_lit(out, ",\"request\":{\"method\":");

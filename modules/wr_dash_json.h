@@ -23,9 +23,6 @@ int wr_dash_json_detail(struct evbuffer *out, const wr_cap_entry_t *e);
 /* One HAR 1.2 entry object (log.entries[i]). */
 int wr_dash_json_har_entry(struct evbuffer *out, const wr_cap_entry_t *e);
 
-/* "2026-11-30T22:15:00.123Z" for a wall-clock time in microseconds. */
-void wr_dash_json_time(char *buf, size_t len, uint64_t wall_us);
-
 /* 1 when the entry matches the list filters: text (case-insensitive, in
  * method, host, path, tunnel or status; NULL or "": any) and status class
  * (1..5 for 1xx..5xx, 6 for failed requests, 0: any). */

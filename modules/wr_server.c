@@ -36,6 +36,7 @@
 
 #include "wr_ctl.h"
 #include "wr_frame.h"
+#include "wr_json.h"
 #include "wr_log.h"
 #include "wr_opt.h"
 #include "wr_mux.h"
@@ -1448,8 +1449,6 @@ static void wr_srv_session_start(wr_worker_t *w, int fd, struct evbuffer *prerea
 
 /* --- status page ------------------------------------------------------- */
 
-#define WR_SRV_PUT(b, lit) evbuffer_add((b), (lit), sizeof(lit) - 1)
-
 /* A /status reply being collected: each worker writes its own sessions
  * into its piece, on its own thread; the last one to finish wakes the main
  * thread, which joins the pieces and answers. */
@@ -1498,41 +1497,41 @@ static void wr_srv_status_session(struct evbuffer *b, wr_srv_session_t *ss)
     if (ss->ctl != NULL && streams > 0)
         streams--; /* the control stream */
     evbuffer_add_printf(b, "{\"id\":%llu,\"peer\":", (unsigned long long)ss->id);
-    wr_admin_json_str(b, ss->peer);
-    WR_SRV_PUT(b, ",\"name\":");
-    wr_admin_json_str(b, ss->name[0] ? ss->name : NULL);
-    WR_SRV_PUT(b, ",\"tls_identity\":");
-    wr_admin_json_str(b, ss->cn[0] ? ss->cn : NULL);
-    WR_SRV_PUT(b, ",\"token_id\":");
-    wr_admin_json_str(b, ss->token_id[0] ? ss->token_id : NULL);
+    wr_json_cstr(b, ss->peer);
+    wr_json_lit(b, ",\"name\":");
+    wr_json_cstr(b, ss->name[0] ? ss->name : NULL);
+    wr_json_lit(b, ",\"tls_identity\":");
+    wr_json_cstr(b, ss->cn[0] ? ss->cn : NULL);
+    wr_json_lit(b, ",\"token_id\":");
+    wr_json_cstr(b, ss->token_id[0] ? ss->token_id : NULL);
     evbuffer_add_printf(b, ",\"state\":\"%s\",\"protocol\":\"%s\",\"since\":",
                         ss->state == WR_SS_ACTIVE ? "active" : "draining",
                         ss->m ? wr_mux_proto_name(wr_mux_proto(ss->m)) : "none");
-    wr_admin_json_time(b, ss->since_us);
+    wr_json_time(b, ss->since_us);
     evbuffer_add_printf(b, ",\"streams\":%u,\"bytes_received\":%llu,\"bytes_sent\":%llu", streams,
                         (unsigned long long)rx, (unsigned long long)tx);
     if (rtt >= 0)
         evbuffer_add_printf(b, ",\"rtt_ms\":%.3f", (double)rtt / 1000);
     else
-        WR_SRV_PUT(b, ",\"rtt_ms\":null");
-    WR_SRV_PUT(b, ",\"tunnels\":[");
+        wr_json_lit(b, ",\"rtt_ms\":null");
+    wr_json_lit(b, ",\"tunnels\":[");
     for (size_t i = 0; i < ss->ntunnels; i++) {
         const wr_srv_tunnel_t *t = &ss->tunnels[i];
         char addr[WR_CTL_TEXT_MAX + 16];
         wr_srv_public_address(t, addr, sizeof(addr));
         evbuffer_add_printf(b, "%s{\"name\":", i ? "," : "");
-        wr_admin_json_str(b, t->name);
+        wr_json_cstr(b, t->name);
         if (t->type == WR_TUNNEL_HTTP) {
-            WR_SRV_PUT(b, ",\"type\":\"http\",\"hostname\":");
-            wr_admin_json_str(b, t->host);
-            WR_SRV_PUT(b, ",\"url\":");
+            wr_json_lit(b, ",\"type\":\"http\",\"hostname\":");
+            wr_json_cstr(b, t->host);
+            wr_json_lit(b, ",\"url\":");
         } else {
             evbuffer_add_printf(b, ",\"type\":\"tcp\",\"port\":%u,\"address\":", t->port);
         }
-        wr_admin_json_str(b, addr);
-        WR_SRV_PUT(b, "}");
+        wr_json_cstr(b, addr);
+        wr_json_lit(b, "}");
     }
-    WR_SRV_PUT(b, "]}");
+    wr_json_lit(b, "]}");
 }
 
 static void wr_srv_status_worker(wr_worker_t *w, void *arg)
@@ -1545,7 +1544,7 @@ static void wr_srv_status_worker(wr_worker_t *w, void *arg)
         if (!ss->established)
             continue;
         if (!first)
-            WR_SRV_PUT(b, ",");
+            wr_json_lit(b, ",");
         first = 0;
         wr_srv_status_session(b, ss);
     }
@@ -1566,11 +1565,11 @@ static void wr_srv_status_ready(evutil_socket_t fd, short what, void *arg)
         if (evbuffer_get_length(j->piece[i]) == 0)
             continue;
         if (!first)
-            WR_SRV_PUT(b, ",");
+            wr_json_lit(b, ",");
         first = 0;
         evbuffer_add_buffer(b, j->piece[i]);
     }
-    WR_SRV_PUT(b, "]");
+    wr_json_lit(b, "]");
     wr_admin_status_done(j->st);
     wr_srv_job_free(j);
 }
