@@ -1327,19 +1327,26 @@ static int wr_cli_http_start(wr_client_conf_t *c)
         return -1;
     }
     wr_cli.http = evhttp_new(wr_cli.base);
+    if (wr_cli.http == NULL || evhttp_accept_socket_with_handle(wr_cli.http, fd) == NULL) {
+        close(fd); /* evhttp did not take it */
+        wr_log_error("dashboard: out of memory");
+        return -1;
+    }
+    /* From here the socket is the evhttp's: wr_cli_http_stop frees all. */
     wr_cli.dash = wr_dash_new(wr_cli.base, &c->dash);
-    if (wr_cli.http == NULL || wr_cli.dash == NULL ||
-        evhttp_accept_socket_with_handle(wr_cli.http, fd) == NULL ||
-        (wr_cli.admin = wr_admin_routes(wr_cli.http, &hooks)) == NULL) {
-        close(fd);
+    if (wr_cli.dash == NULL || (wr_cli.admin = wr_admin_routes(wr_cli.http, &hooks)) == NULL) {
         wr_log_error("dashboard: out of memory");
         return -1;
     }
     evhttp_set_timeout(wr_cli.http, 30);
     evhttp_set_max_headers_size(wr_cli.http, 64 * 1024);
     evhttp_set_max_body_size(wr_cli.http, 8 * 1024 * 1024);
-    evhttp_set_allowed_methods(wr_cli.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-                                                EVHTTP_REQ_DELETE);
+    /* Every method reaches the routes, which answer 405 themselves (evhttp
+     * would answer 501 to the ones it was not told about). */
+    evhttp_set_allowed_methods(wr_cli.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                                EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                                EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                                EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     /* After the admin routes: the dashboard takes evhttp's one generic
      * callback (its /api/requests/ID paths), replacing their 404. */
     if (wr_dash_routes(wr_cli.http, wr_cli.dash) != 0) {

@@ -759,6 +759,12 @@ static void wr_dash_events(struct evhttp_request *req, void *arg)
     struct evbuffer *b;
     wr_cap_stats_t cs;
 
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        /* A stream that would never carry anything: not one of the slots. */
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+        wr_dash_error(req, 405, "method not allowed here (allowed: GET)");
+        return;
+    }
     if (wr_dash_method(req, EVHTTP_REQ_GET, "GET") != 0 || wr_dash_guard(d, req) != 0)
         return;
     if ((st = wr_dash_stream_new(d, req, WR_DS_EVENTS)) == NULL)
@@ -1127,6 +1133,11 @@ static int wr_dash_replay_build(const wr_cap_entry_t *e, const wr_json_t *j, str
         }
         body = decoded;
         blen = (size_t)n;
+    } else if (e->state == WR_CAP_LIVE) {
+        snprintf(why, whylen,
+                 "the request is still in flight: its body may not have all come yet; wait "
+                 "for it to end, or give a body to send");
+        return 409;
     } else if (e->body[WR_CAP_REQ].truncated) {
         snprintf(why, whylen,
                  "the request body was captured only in part (%zu of %llu bytes): replaying it "

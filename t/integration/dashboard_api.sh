@@ -183,6 +183,9 @@ c -o /dev/null "$A/sse-probe" # a 404 from the service is a request all the same
 wait "$evpid" || fail "event stream: $(cat "$TMPD/ev.out")"
 grep -q '^request [0-9]* /sse-probe ' "$TMPD/ev.out" || fail "event stream: $(cat "$TMPD/ev.out")"
 note "event stream: $(tail -1 "$TMPD/ev.out")"
+# A HEAD would hold one of the streams and never carry anything: refused.
+code=$(api -o /dev/null -w '%{http_code}' -I "$DASH/api/events")
+[ "$code" = 405 ] || fail "HEAD /api/events answered $code"
 
 # 7. CSRF and DNS rebinding: refused, and nothing replayed.
 before=$(hits 'request POST /upload ')

@@ -200,6 +200,7 @@ for u in "$S" "$C"; do
     [ "$(code -I "$u/healthz")" = 200 ] || fail "HEAD $u/healthz"
     [ "$(code -X POST -d x=1 "$u/metrics")" = 405 ] || fail "POST $u/metrics is not 405"
     [ "$(code -X DELETE "$u/status")" = 405 ] || fail "DELETE $u/status is not 405"
+    [ "$(code -X PUT -d x=1 "$u/metrics")" = 405 ] || fail "PUT $u/metrics is not 405"
     [ "$(code "$u/nope")" = 404 ] || fail "$u/nope is not 404"
 done
 # / is nothing on the server, the dashboard's page on the client.
