@@ -263,6 +263,7 @@ typedef struct {
     int max_depth;
     char *why;
     size_t whylen;
+    size_t nodes; /* values made so far, against WR_JSON_MAX_NODES */
 } wr_jp_t;
 
 static int wr_jp_error(wr_jp_t *jp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -564,9 +565,16 @@ static int wr_jp_word(wr_jp_t *jp, const char *w)
 
 static wr_json_t *wr_jp_value(wr_jp_t *jp, int depth)
 {
-    wr_json_t *j = calloc(1, sizeof(*j));
+    wr_json_t *j;
     int rc;
 
+    /* Each value is a node of about 60 bytes: "[0,0,0,...]" in an 8 MiB
+     * body would otherwise cost some 300 MB. */
+    if (++jp->nodes > WR_JSON_MAX_NODES) {
+        wr_jp_error(jp, "more than %d values", WR_JSON_MAX_NODES);
+        return NULL;
+    }
+    j = calloc(1, sizeof(*j));
     if (j == NULL) {
         wr_jp_error(jp, "out of memory");
         return NULL;
@@ -611,7 +619,7 @@ static wr_json_t *wr_jp_value(wr_jp_t *jp, int depth)
 
 wr_json_t *wr_json_parse(const char *text, size_t len, int max_depth, char *why, size_t whylen)
 {
-    wr_jp_t jp = {text, text + len, text, max_depth, why, whylen};
+    wr_jp_t jp = {text, text + len, text, max_depth, why, whylen, 0};
     wr_json_t *j;
 
     if (why != NULL && whylen > 0)

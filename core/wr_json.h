@@ -83,10 +83,14 @@ typedef enum {
 
 typedef struct wr_json wr_json_t;
 
+/* Values one parse makes at most (a replay's edits need a few dozen). */
+#define WR_JSON_MAX_NODES 65536
+
 /* Parse the len bytes at text as one JSON value. max_depth bounds the
- * nesting of arrays and objects (1: no nesting inside the top value).
- * Returns the tree (free with wr_json_free), or NULL with a reason in why
- * ("expected ':' at offset 12", "nested deeper than 8", "out of memory"). */
+ * nesting of arrays and objects (1: no nesting inside the top value), and
+ * WR_JSON_MAX_NODES the number of values. Returns the tree (free with
+ * wr_json_free), or NULL with a reason in why ("expected ':' at offset 12",
+ * "nested deeper than 8", "more than 65536 values", "out of memory"). */
 wr_json_t *wr_json_parse(const char *text, size_t len, int max_depth, char *why, size_t whylen);
 
 /* Free a tree returned by wr_json_parse; NULL is ignored. */

@@ -151,18 +151,28 @@ static int wr_cap_trim(wr_cap_t *cap, uint64_t need, int one_more)
 
 /* A copy of n header fields (and the extra strings) in one block: the
  * wr_cap_hdr_t array first, then the strings. */
-static wr_cap_hdr_t *wr_cap_hdrs_copy(const wr_http_header_t *hs, size_t n, const char **strs,
-                                      const size_t *lens, char **outs, size_t nstrs,
-                                      size_t *blocklen)
+/* The bytes wr_cap_hdrs_copy allocates for these fields and strings: what
+ * the store is trimmed by first, so that max_total holds exactly. */
+static size_t wr_cap_block_len(const wr_http_header_t *hs, size_t n, const size_t *lens,
+                               size_t nstrs)
 {
     size_t len = n * sizeof(wr_cap_hdr_t);
-    wr_cap_hdr_t *out;
-    char *p;
 
     for (size_t i = 0; i < n; i++)
         len += hs[i].name_len + hs[i].value_len + 2;
     for (size_t i = 0; i < nstrs; i++)
         len += lens[i] + 1;
+    return len;
+}
+
+static wr_cap_hdr_t *wr_cap_hdrs_copy(const wr_http_header_t *hs, size_t n, const char **strs,
+                                      const size_t *lens, char **outs, size_t nstrs,
+                                      size_t *blocklen)
+{
+    size_t len = wr_cap_block_len(hs, n, lens, nstrs);
+    wr_cap_hdr_t *out;
+    char *p;
+
     out = malloc(len > 0 ? len : 1);
     if (out == NULL)
         return NULL;
@@ -189,15 +199,6 @@ static wr_cap_hdr_t *wr_cap_hdrs_copy(const wr_http_header_t *hs, size_t n, cons
     return out;
 }
 
-static size_t wr_cap_heads_len(const wr_http_head_t *h)
-{
-    size_t len = h->nheaders * sizeof(wr_cap_hdr_t) + h->url_len + h->reason_len + 64;
-
-    for (size_t i = 0; i < h->nheaders; i++)
-        len += h->headers[i].name_len + h->headers[i].value_len + 2;
-    return len;
-}
-
 wr_cap_entry_t *wr_cap_request(wr_cap_t *cap, const char *tunnel, const char *peer,
                                const wr_http_head_t *h, const void *origin)
 {
@@ -209,13 +210,6 @@ wr_cap_entry_t *wr_cap_request(wr_cap_t *cap, const char *tunnel, const char *pe
 
     if (cap == NULL || !cap->enabled || cap->freeing)
         return NULL;
-    if (wr_cap_trim(cap, sizeof(*e) + wr_cap_heads_len(h), 1) != 0) {
-        cap->dropped++; /* only requests in flight hold the memory */
-        return NULL;
-    }
-    e = calloc(1, sizeof(*e));
-    if (e == NULL)
-        return NULL;
     host = wr_http_find(h, "host");
     strs[0] = h->method_name ? h->method_name : "";
     lens[0] = strlen(strs[0]);
@@ -223,6 +217,13 @@ wr_cap_entry_t *wr_cap_request(wr_cap_t *cap, const char *tunnel, const char *pe
     lens[1] = host ? host->value_len : 0;
     strs[2] = h->url;
     lens[2] = h->url_len;
+    if (wr_cap_trim(cap, sizeof(*e) + wr_cap_block_len(h->headers, h->nheaders, lens, 3), 1) != 0) {
+        cap->dropped++; /* only requests in flight hold the memory */
+        return NULL;
+    }
+    e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return NULL;
     e->req_hdrs = wr_cap_hdrs_copy(h->headers, h->nheaders, strs, lens, outs, 3, &blocklen);
     if (e->req_hdrs == NULL) {
         free(e);
@@ -417,9 +418,9 @@ void wr_cap_response(wr_cap_entry_t *e, const wr_http_head_t *h)
     e->status = h->status;
     e->ttfb_us = wr_cap_mono_us() - e->t0_us;
     e->body[WR_CAP_RESP].chunked = h->chunked;
-    if (wr_cap_trim(cap, wr_cap_heads_len(h), 0) == 0) {
-        strs[0] = h->reason ? h->reason : "";
-        lens[0] = h->reason ? h->reason_len : 0;
+    strs[0] = h->reason ? h->reason : "";
+    lens[0] = h->reason ? h->reason_len : 0;
+    if (wr_cap_trim(cap, wr_cap_block_len(h->headers, h->nheaders, lens, 1), 0) == 0) {
         e->resp_hdrs = wr_cap_hdrs_copy(h->headers, h->nheaders, strs, lens, outs, 1, &blocklen);
     }
     if (e->resp_hdrs != NULL) {

@@ -164,6 +164,33 @@ START_TEST(test_json__refused)
 }
 END_TEST
 
+/* One value more than the cap is refused, with the reason; the cap itself
+ * parses. Each array holds n zeros: 2n bytes, n + 1 values. */
+START_TEST(test_json__node_cap)
+{
+    size_t n = WR_JSON_MAX_NODES, len = 2 * n + 1;
+    char *text = malloc(len + 1), why[128];
+    wr_json_t *j;
+
+    ck_assert_ptr_nonnull(text);
+    text[0] = '[';
+    for (size_t i = 0; i < n; i++) {
+        text[1 + 2 * i] = '0';
+        text[2 + 2 * i] = i + 1 < n ? ',' : ']';
+    }
+    text[len] = '\0';
+    ck_assert_ptr_null(wr_json_parse(text, len, 2, why, sizeof(why)));
+    ck_assert_msg(strstr(why, "more than 65536 values") != NULL, "why: %s", why);
+    /* n - 1 zeros: n values with the array, accepted */
+    text[2 * n - 2] = ']';
+    j = wr_json_parse(text, 2 * n - 1, 2, why, sizeof(why));
+    ck_assert_msg(j != NULL, "the cap itself refused: %s", why);
+    ck_assert_uint_eq(wr_json_len(j), n - 1);
+    wr_json_free(j);
+    free(text);
+}
+END_TEST
+
 static Suite *json_suite(void)
 {
     Suite *s = suite_create("json");
@@ -173,6 +200,7 @@ static Suite *json_suite(void)
     tcase_add_test(tc, test_json__base64);
     tcase_add_test(tc, test_json__is_text);
     tcase_add_test(tc, test_json__parse);
+    tcase_add_test(tc, test_json__node_cap);
     tcase_add_test(tc, test_json__refused);
     suite_add_tcase(s, tc);
     return s;
