@@ -52,7 +52,13 @@ cleanup() {
     [ "${BENCH_KEEP:-0}" = 1 ] && log "kept $TMP" || rm -rf "$TMP"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 141' PIPE # e.g. piped into head: still stop everything
+trap 'exit 143' TERM
+# No admin listener: 127.0.0.1:9090 may be taken, and is not measured here.
+WARREN_ADMIN_BIND=off
+export WARREN_ADMIN_BIND
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_line() { # FILE PATTERN SECONDS
@@ -154,7 +160,7 @@ while [ $r -le "$ROUNDS" ]; do
     run capture $r
     r=$((r + 1))
 done
-CAPTURED=$(curl -sS "http://127.0.0.1:$DPORT/api/requests?limit=1" |
+CAPTURED=$(curl -sS --max-time 10 "http://127.0.0.1:$DPORT/api/requests?limit=1" |
     "$PY" -c 'import json,sys; c=json.load(sys.stdin)["capture"]; print(c["captured"], c["entries"], c["bytes"])')
 RSS_OFF_END=$(rss_kb "$OFF_PID")
 RSS_CAP_END=$(rss_kb "$CAP_PID")
@@ -176,7 +182,7 @@ for i in range(1000):
 PY
 sleep 0.3
 RSS1=$(rss_kb "$FRESH_PID")
-FRESH=$(curl -sS "http://127.0.0.1:$DPORT2/api/requests?limit=1" |
+FRESH=$(curl -sS --max-time 10 "http://127.0.0.1:$DPORT2/api/requests?limit=1" |
     "$PY" -c 'import json,sys; c=json.load(sys.stdin)["capture"]; print(c["entries"], c["bytes"])')
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -360,7 +360,7 @@ wrk_run() {
     roots_=$(row_roots "$1")
     n0_=$(tree_ticks "$NGINX_PID")
     t0_=$(tree_ticks "$roots_")
-    run_limited $((SECS + 30)) "$out_" "$out_" wrk -t$THREADS -c$CONNS -d"${SECS}s" --latency \
+    run_limited $((SECS + 30)) "$out_" "$out_.err" wrk -t$THREADS -c$CONNS -d"${SECS}s" --latency \
         -H "Host: $VHOST" "$(url "$1" "$2")"
     rc_=$RC
     n1_=$(tree_ticks "$NGINX_PID")
@@ -391,10 +391,10 @@ wrk_run() {
     errs_=$(($4 + $5 + $6 + $7 + $8))
     if [ "$rc_" -ne 0 ] || [ "$rps_" = - ] || [ "$p50_" = - ] || [ "$p99_" = - ]; then
         echo "FAIL - - - - - -" >>"$res_"
-        echo "round $3: wrk exit $rc_: $(tr '\n' ' ' <"$out_" | tail -c 300)" >>"$res_.err"
+        echo "round $3: wrk exit $rc_: $(cat "$out_" "$out_.err" | tr '\n' ' ' | tail -c 300)" >>"$res_.err"
         FAILED=1
         log "FAILED: $2 $1 round $3: wrk exit $rc_"
-        sed 's/^/  /' "$out_" | tail -n 5 >&2
+        cat "$out_" "$out_.err" | sed 's/^/  /' | tail -n 5 >&2
         return 0
     fi
     cpu_=-
@@ -489,7 +489,7 @@ pick() {
     if grep -q '^FAIL' "$1"; then echo "FAIL - - - - - -"; return; fi
     sort -n -k1,1 "$1" | awk '{ l[NR] = $0 } END { print l[int(NR / 2) + 1] }'
 }
-total_errors() { # FILE: errors over every run, "-" when a run failed
+total_errors() { # FILE: errors over every run; "FAIL" when a run failed, "-" when none ran
     if [ ! -s "$1" ]; then echo -; return; fi
     awk '$1 == "FAIL" { f = 1 } { s += $4 } END { if (f) print "FAIL"; else print s + 0 }' "$1"
 }

@@ -18,7 +18,7 @@
  *
  * --rtt keeps every round trip (send of the message to the last byte of its
  * echo) in a log-linear histogram and prints two lines on stderr: "rtt:"
- * (p50, p99, max; the format scripts parse) and "rtt-hist:" (p50 to p99.9,
+ * (p50, p99, max; the older format) and "rtt-hist:" (p50 to p99.9,
  * and round trips per second of the counted part). With C > 1 every
  * connection runs its own ping-pong in its own thread, and all of them are
  * merged into one histogram.
@@ -778,21 +778,27 @@ int main(int argc, char **argv)
     char why[160], *end;
     struct timespec t0, t1;
 
+    int bad = 0; /* a number that does not parse: usage, not another mode */
+
+    /* A peer that closes while an echo or a transfer is being written must
+     * cost that connection only, not the process (libevent writes with
+     * writev, which raises SIGPIPE). */
+    signal(SIGPIPE, SIG_IGN);
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--listen") == 0)
             listen_addr = argv[i + 1];
         else if (strcmp(argv[i], "--connect") == 0)
             connect_addr = argv[i + 1];
         else if (strcmp(argv[i], "--streams") == 0)
-            wr_parse_size(argv[i + 1], &streams);
+            bad |= wr_parse_size(argv[i + 1], &streams) != 0;
         else if (strcmp(argv[i], "--bytes") == 0)
-            wr_parse_size(argv[i + 1], &tb_bytes);
+            bad |= wr_parse_size(argv[i + 1], &tb_bytes) != 0 || tb_bytes == 0;
         else if (strcmp(argv[i], "--rtt") == 0)
-            wr_parse_size(argv[i + 1], &rtt);
+            bad |= wr_parse_size(argv[i + 1], &rtt) != 0;
         else if (strcmp(argv[i], "--size") == 0)
-            wr_parse_size(argv[i + 1], &size);
+            bad |= wr_parse_size(argv[i + 1], &size) != 0;
         else if (strcmp(argv[i], "--hold") == 0)
-            have_hold = wr_parse_size(argv[i + 1], &hold) == 0;
+            bad |= !(have_hold = wr_parse_size(argv[i + 1], &hold) == 0);
         else if (strcmp(argv[i], "--connrate") == 0) {
             /* Seconds, fractional allowed; anything else fails the range
              * check below (as does NaN) instead of falling back to a mode. */
@@ -802,7 +808,7 @@ int main(int argc, char **argv)
                 connrate = -1;
         }
     }
-    if ((listen_addr == NULL) == (connect_addr == NULL) || size == 0 ||
+    if (bad || (listen_addr == NULL) == (connect_addr == NULL) || size == 0 ||
         (rtt > 0) + have_hold + have_connrate > 1 || hold > INT32_MAX ||
         (have_connrate && !(connrate > 0 && connrate <= 86400)) ||
         ((rtt > 0 || have_connrate) && (streams == 0 || streams > TB_MAX_WORKERS))) {

@@ -64,8 +64,9 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 else
     MODE=full RUNS=3 BYTES1=$((96 << 20)) BYTES8=$((12 << 20)) RTT_N=4000 RTT32_N=400 CONNRATE_S=2
 fi
-# Sized for `make bench` (bench/mux.sh + this + bench/http.sh) under 13
-# minutes on 2 cores: this one takes 6 to 7 full, about 1 quick. A fresh
+# Sized for `make bench` (bench/mux.sh + this + bench/http.sh +
+# bench/dash.sh) under 15 minutes on 2 cores: this one takes about 4 full
+# (237 s on 2026-11-30), about 1 quick. A fresh
 # path costs about 1 s to start and stop, and ssh opens only 100-200
 # connections a second, which is most of the memory runs' time.
 RUNS=${BENCH_RUNS:-$RUNS}
@@ -174,6 +175,10 @@ port() {
 # alive PATH WHAT: the path's processes must be there before and after
 # every run; a FAIL message otherwise.
 alive() {
+    if ! is_live "$EPID"; then
+        log "FAILED: $1 $2: the echo service (pid $EPID) is gone"
+        return 1
+    fi
     path_alive "$1" && return 0
     log "FAILED: $1 $2: $(path_gone "$1")"
     return 1

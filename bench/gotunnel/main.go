@@ -21,7 +21,7 @@
 // client: dials --server, plays the mux server (accepts the streams),
 // dials --local for each stream and copies bytes both ways. Prints
 // "connected" once the session is up; exits 1 when the session dies (the
-// benchmark driver restarts it).
+// benchmark then reports the path as gone).
 //
 // Closing: when the mux side of a connection ends (the peer closed the
 // stream), the TCP side is half-closed (CloseWrite) and the other direction
