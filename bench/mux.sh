@@ -136,6 +136,11 @@ status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null;
 start_listener() {
     for _ in 1 2 3; do
         ADDR=$HOST:$(free_port)
+        # Emptied here, not by the child's redirection: that happens after
+        # the fork, and the wait below could meanwhile find the previous
+        # listener's "listening on" line and connect before this one is up.
+        : >"$TMP/l.out"
+        : >"$TMP/l.err"
         # shellcheck disable=SC2046
         $(listen_cmd "$1" "$ADDR" "${2:-}") >"$TMP/l.out" 2>"$TMP/l.err" &
         LPID=$!
@@ -266,6 +271,8 @@ mem_run() { # path streams
         l1=$(status_kb "$LPID" VmHWM)
         d1=$DMAXKB
     else
+        : >"$TMP/d.out" # see start_listener: the wait below reads it
+        : >"$TMP/d.err"
         # shellcheck disable=SC2046
         $(drive_cmd "$1" "$ADDR" "$2" 1 idle) >"$TMP/d.out" 2>"$TMP/d.err" &
         DPID=$!
