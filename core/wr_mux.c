@@ -112,6 +112,8 @@ struct wr_mux {
     uint64_t buffered; /* unread input over all streams */
     struct event *defer_ev;
     struct event *timer_ev;
+    struct evbuffer *stage; /* frames not yet handed to bev (plain sockets only) */
+    struct event *flush_ev; /* hands stage to bev after this turn's callbacks */
     uint64_t rx_frames, rx_frames_at_tick;
     uint32_t silent_ms;
     uint64_t ping_id;
@@ -249,9 +251,23 @@ static void wr_mux_unlink(wr_mux_t *m, wr_mux_stream_t *s)
 
 /* --- output helpers ---------------------------------------------------- */
 
+/* Where frames go. On a plain socket, a staging buffer that one deferred
+ * event per loop turn writes out (wr_mux_flush_cb): the frames of every
+ * stream read in this turn leave in one writev, and most often straight to
+ * the socket without arming a write event. Only for adding frames. */
 static struct evbuffer *wr_mux_output(wr_mux_t *m)
 {
-    return bufferevent_get_output(m->bev);
+    if (m->stage == NULL)
+        return bufferevent_get_output(m->bev);
+    event_active(m->flush_ev, EV_TIMEOUT, 0);
+    return m->stage;
+}
+
+/* Bytes framed and not yet written. */
+static size_t wr_mux_out_len(const wr_mux_t *m)
+{
+    return evbuffer_get_length(bufferevent_get_output(m->bev)) +
+           (m->stage ? evbuffer_get_length(m->stage) : 0);
 }
 
 static void wr_mux_emit(wr_mux_t *m, uint8_t cmd, uint32_t sid, const void *payload, uint16_t len)
@@ -634,6 +650,10 @@ static void wr_mux_destroy(wr_mux_t *m)
     wr_mux_teardown(m);
     event_free(m->defer_ev);
     event_free(m->timer_ev);
+    if (m->flush_ev)
+        event_free(m->flush_ev);
+    if (m->stage)
+        evbuffer_free(m->stage);
     bufferevent_free(m->bev);
     free(m->buckets);
     free(m);
@@ -666,7 +686,7 @@ void wr_mux_close(wr_mux_t *m, const char *reason)
         return;
     m->closing = 1;
     snprintf(m->reason, sizeof(m->reason), "%s", reason ? reason : "closed locally");
-    if (evbuffer_get_length(wr_mux_output(m)) == 0)
+    if (wr_mux_out_len(m) == 0)
         wr_mux_fail(m, "%s", m->reason);
 }
 
@@ -727,7 +747,7 @@ static void wr_mux_pump(wr_mux_t *m)
     if (m->dead || m->state != WR_MUX_OPEN)
         return;
     out = wr_mux_output(m);
-    while (evbuffer_get_length(out) < m->cfg.output_high) {
+    while (wr_mux_out_len(m) < m->cfg.output_high) {
         wr_sched_entry_t *e = wr_sched_peek(&m->sched);
         wr_mux_stream_t *s = (wr_mux_stream_t *)e;
         uint32_t session = wr_mux_session_credit(m);
@@ -1149,9 +1169,25 @@ static void wr_mux_write_cb(struct bufferevent *bev, void *arg)
 
     wr_mux_enter(m);
     wr_mux_pump(m);
-    if (m->closing && evbuffer_get_length(wr_mux_output(m)) == 0)
+    if (m->closing && wr_mux_out_len(m) == 0)
         wr_mux_fail(m, "%s", m->reason);
     wr_mux_leave(m);
+}
+
+static void wr_mux_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    wr_mux_t *m = arg;
+
+    if (evbuffer_get_length(m->stage) == 0)
+        return;
+    if (wr_bev_send(m->bev, m->stage) != 0) {
+        wr_mux_fail(m, "out of memory for the session output");
+        return;
+    }
+    /* Written in full: no write callback will come to send more, so do
+     * what it does now (its frames are flushed in this same turn). */
+    if (evbuffer_get_length(bufferevent_get_output(m->bev)) == 0)
+        wr_mux_write_cb(m->bev, m);
 }
 
 static void wr_mux_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -1252,6 +1288,12 @@ wr_mux_t *wr_mux_new(struct event_base *base, struct bufferevent *bev, const wr_
     m->timer_ev = event_new(base, -1, EV_PERSIST, wr_mux_timer_cb, m);
     if (m->buckets == NULL || m->defer_ev == NULL || m->timer_ev == NULL)
         goto failed;
+    if (wr_bev_plain_fd(bev) >= 0) {
+        m->stage = evbuffer_new();
+        m->flush_ev = event_new(base, -1, 0, wr_mux_flush_cb, m);
+        if (m->stage == NULL || m->flush_ev == NULL)
+            goto failed;
+    }
     wr_sched_init(&m->sched);
 
     if (cfg->proto == WR_MUX_WARREN) {
@@ -1282,6 +1324,10 @@ failed:
             event_free(m->defer_ev);
         if (m->timer_ev)
             event_free(m->timer_ev);
+        if (m->flush_ev)
+            event_free(m->flush_ev);
+        if (m->stage)
+            evbuffer_free(m->stage);
         free(m->buckets);
         free(m);
     }

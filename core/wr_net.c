@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <stdio.h>
@@ -257,6 +258,66 @@ size_t wr_bev_read_avail(struct bufferevent *bev, size_t limit)
     }
     evbuffer_freeze(in, 0);
     return total;
+}
+
+int wr_bev_plain_fd(struct bufferevent *bev)
+{
+    if (bufferevent_get_underlying(bev) != NULL || bufferevent_openssl_get_ssl(bev) != NULL)
+        return -1;
+    return bufferevent_getfd(bev);
+}
+
+int wr_bev_send(struct bufferevent *bev, struct evbuffer *src)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    int fd;
+
+    if (src == out || evbuffer_get_length(src) == 0)
+        return 0;
+    if (evbuffer_get_length(out) == 0 && (bufferevent_get_enabled(bev) & EV_WRITE) &&
+        (fd = wr_bev_plain_fd(bev)) >= 0)
+        (void)evbuffer_write(src, fd); /* -1 (EAGAIN or an error): all goes below */
+    if (evbuffer_get_length(src) == 0)
+        return 0;
+    if (evbuffer_add_buffer(out, src) != 0) {
+        evbuffer_drain(src, evbuffer_get_length(src)); /* a scratch buffer stays empty */
+        return -1;
+    }
+    return 0;
+}
+
+static pthread_key_t wr_scratch_key;
+static pthread_once_t wr_scratch_once = PTHREAD_ONCE_INIT;
+
+static void wr_scratch_free(void *b)
+{
+    evbuffer_free(b);
+}
+
+static void wr_scratch_init(void)
+{
+    (void)pthread_key_create(&wr_scratch_key, wr_scratch_free);
+}
+
+struct evbuffer *wr_net_scratch(void)
+{
+    static __thread struct evbuffer *b;
+
+    if (b == NULL) {
+        pthread_once(&wr_scratch_once, wr_scratch_init);
+        if ((b = evbuffer_new()) == NULL)
+            return NULL;
+        /* The key frees it when the thread ends. */
+        (void)pthread_setspecific(wr_scratch_key, b);
+    }
+    return b;
+}
+
+struct evbuffer *wr_net_out(struct bufferevent *bev)
+{
+    struct evbuffer *b = wr_net_scratch();
+
+    return b != NULL ? b : bufferevent_get_output(bev);
 }
 
 void wr_peer_ip(const char *peer, char *ip, size_t len)

@@ -42,6 +42,7 @@ void wr_sock_tune(int fd, int notsent_lowat);
 /* Let a bufferevent that carries bulk data write 1 MiB per call and read
  * up to 256 KiB (libevent's default is 16 KiB for both). */
 struct bufferevent;
+struct evbuffer;
 void wr_bev_bulk(struct bufferevent *bev);
 
 /* libevent 2.1 reads a socket at most 4096 bytes per wake-up
@@ -68,6 +69,30 @@ size_t wr_bev_read_avail(struct bufferevent *bev, size_t limit);
 
 /* The read limit for wr_bev_read_rest on bulk connections. */
 #define WR_BEV_READ_REST (256 * 1024)
+
+/* The socket of a plain socket bufferevent; -1 for TLS, a filter or a
+ * pair. */
+int wr_bev_plain_fd(struct bufferevent *bev);
+
+/* Append src to bev's output, writing first what the socket takes at once
+ * when that output is empty. A bufferevent arms its write event
+ * (epoll_ctl) as data is added and disarms it once written, so each small
+ * message forwarded used to cost two epoll_ctl calls and a second turn of
+ * the event loop; written here, it costs one writev. What the socket does
+ * not take (and everything, for TLS, filters, a non-empty output or writing
+ * turned off) goes to the output as before, and errors are left for
+ * libevent's own write to report. src is empty on return (src may be the
+ * output itself: nothing to do). Only for a
+ * connected socket: a write would consume a pending connect error.
+ * Returns 0, or -1 when the output could not take the rest (dropped). */
+int wr_bev_send(struct bufferevent *bev, struct evbuffer *src);
+
+/* An empty buffer of the calling thread, for a caller that gathers output
+ * to hand to wr_bev_send before it returns (and must leave it empty); NULL
+ * when out of memory. wr_net_out(bev) gives that buffer, or bev's output
+ * itself when there is none (wr_bev_send then has nothing to do). */
+struct evbuffer *wr_net_scratch(void);
+struct evbuffer *wr_net_out(struct bufferevent *bev);
 
 /* What libevent 2.1 reads per call at most (EVBUFFER_MAX_READ): a read
  * that brought this much was probably cut short. */

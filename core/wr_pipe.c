@@ -12,8 +12,8 @@
  *     end the pipe return -1 when they did, and their callers return at once
  *     without touching p again.
  *   - No call the pipe makes into the mux or libevent calls the pipe back
- *     synchronously (the mux defers write and reset callbacks; adding to a
- *     bufferevent's output only schedules a write), so there is no nesting
+ *     synchronously (the mux defers write and reset callbacks; wr_bev_send
+ *     writes or queues without callbacks), so there is no nesting
  *     to guard against beyond done itself; p->ending covers that.
  */
 #include "wr_pipe.h"
@@ -172,8 +172,21 @@ static int wr_pipe_pull(wr_pipe_t *p)
     if (!p->stream_eof) {
         /* Read no further than the high mark: what stays unread keeps the
          * stream's window closed, which is what stops the remote sender. */
-        if (len < WR_PIPE_OUTPUT_HIGH)
-            p->st.bytes_out += wr_mux_stream_read(p->s, out, WR_PIPE_OUTPUT_HIGH - len);
+        while (len < WR_PIPE_OUTPUT_HIGH) {
+            /* Into an empty output through the scratch buffer, which
+             * wr_bev_send writes straight to the socket. What the socket
+             * took raises no write callback, so go on while it takes. */
+            struct evbuffer *to = len == 0 ? wr_net_out(p->bev) : out;
+            size_t n = wr_mux_stream_read(p->s, to, WR_PIPE_OUTPUT_HIGH - len);
+            if (n == 0)
+                break;
+            p->st.bytes_out += n;
+            if (wr_bev_send(p->bev, to) != 0) {
+                wr_pipe_sock_failed(p, "socket output", ENOMEM);
+                return -1;
+            }
+            len = evbuffer_get_length(out);
+        }
         if (wr_mux_stream_eof(p->s))
             p->stream_eof = 1;
     }

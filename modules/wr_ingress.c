@@ -775,17 +775,31 @@ static void wr_hc_response_done(wr_hconn_t *hc)
     wr_hc_next(hc);
 }
 
-static void wr_hc_response(wr_hconn_t *hc)
+/* Hand what `to` gathered to the public socket (see wr_hc_response). -1
+ * when out of memory: the connection is aborted. */
+static int wr_hc_flush(wr_hconn_t *hc, struct evbuffer *to)
 {
-    struct evbuffer *out = bufferevent_get_output(hc->bev);
+    if (wr_bev_send(hc->bev, to) == 0)
+        return 0;
+    wr_hc_abort(hc, "out of memory");
+    return -1;
+}
 
+/* Move the response from the stream into `to` (the public socket's output
+ * `out`, or a scratch buffer), flushing `to` before anything that writes
+ * to the socket itself or ends the request. 1 when it stopped at the high
+ * mark, 0 when it waits for more from the stream, -1 when the request
+ * ended (and hc may be gone). */
+static int wr_hc_response_to(wr_hconn_t *hc, struct evbuffer *to, struct evbuffer *out)
+{
     while (hc->s != NULL) {
         size_t n = 0;
         int rc;
 
-        if (evbuffer_get_length(out) >= WR_HC_OUT_HIGH) {
+        if (evbuffer_get_length(out) + (to != out ? evbuffer_get_length(to) : 0) >=
+            WR_HC_OUT_HIGH) {
             hc->paused = 1; /* resumed from the write callback */
-            return;
+            return 1;
         }
         hc->paused = 0;
         wr_mux_stream_read(hc->s, hc->rbuf, WR_HC_READ_MAX);
@@ -794,24 +808,28 @@ static void wr_hc_response(wr_hconn_t *hc)
             wr_http_head_t edited;
             rc = wr_http_read_head(hc->resp, hc->rbuf);
             if (rc == WR_HTTP_NEED) {
-                if (wr_mux_stream_eof(hc->s))
+                if (!wr_mux_stream_eof(hc->s))
+                    return 0;
+                if (wr_hc_flush(hc, to) == 0)
                     wr_hc_reply(hc, 502, "the tunnel's local service sent no response", 0);
-                return;
+                return -1;
             }
             if (rc != WR_HTTP_HEAD) {
                 const char *reason;
                 wr_http_parser_error(hc->resp, &reason);
-                wr_hc_reply(hc, 502, "the tunnel's local service sent an invalid response", 0);
-                return;
+                if (wr_hc_flush(hc, to) == 0)
+                    wr_hc_reply(hc, 502, "the tunnel's local service sent an invalid response", 0);
+                return -1;
             }
             h = wr_http_parser_head(hc->resp);
             hc->status = h->status;
             if (hc->pr != NULL && hc->pr->ttfb_us == 0)
                 hc->pr->ttfb_us = wr_papi_now_us() - hc->pr->t0_us;
             if (h->status == 101 && hc->upgrade_req) {
-                wr_http_write_response(out, h, 1, hc->minor);
-                wr_hc_upgrade(hc);
-                return;
+                wr_http_write_response(to, h, 1, hc->minor);
+                if (wr_hc_flush(hc, to) == 0)
+                    wr_hc_upgrade(hc);
+                return -1;
             }
             if (h->status >= 200 && hc->pr != NULL && hc->pr->active &&
                 wr_plugins_has(hc->pr->ps, WR_PHASE_RESPONSE_HEADERS)) {
@@ -827,8 +845,9 @@ static void wr_hc_response(wr_hconn_t *hc)
                     wr_hdrs_free(pr->hdrs[WR_RESPONSE]);
                     pr->hdrs[WR_RESPONSE] = NULL;
                     hc->keep = 0;
-                    wr_hc_reply(hc, st >= 300 && st <= 599 ? (unsigned)st : 502, why, 0);
-                    return;
+                    if (wr_hc_flush(hc, to) == 0)
+                        wr_hc_reply(hc, st >= 300 && st <= 599 ? (unsigned)st : 502, why, 0);
+                    return -1;
                 }
                 if (wr_hdrs_changed(pr->hdrs[WR_RESPONSE])) {
                     edited = *h;
@@ -843,7 +862,7 @@ static void wr_hc_response(wr_hconn_t *hc)
                 hc->resp_head = 1;
                 wr_hc_arm(hc, wr_ing.conf->idle_ms);
             }
-            wr_http_write_response(out, h, hc->keep || h->status < 200, hc->minor);
+            wr_http_write_response(to, h, hc->keep || h->status < 200, hc->minor);
             /* After a 100 Continue an error page may still replace the
              * final response. */
             if (h->status >= 200)
@@ -851,34 +870,56 @@ static void wr_hc_response(wr_hconn_t *hc)
         }
         rc = wr_http_read_body(hc->resp, hc->rbuf, &n);
         if (rc == WR_HTTP_ERROR) {
-            wr_hc_abort(hc, "invalid response body from the service");
-            return;
+            if (wr_hc_flush(hc, to) == 0)
+                wr_hc_abort(hc, "invalid response body from the service");
+            return -1;
         }
         if (n > 0) {
-            evbuffer_remove_buffer(hc->rbuf, out, n);
+            evbuffer_remove_buffer(hc->rbuf, to, n);
             if (hc->pr != NULL)
                 hc->pr->bytes_out += n;
             wr_hc_arm(hc, wr_ing.conf->idle_ms);
         }
         if (rc == WR_HTTP_DONE) {
             if (hc->resp_head) {
-                wr_hc_response_done(hc);
-                return;
+                if (wr_hc_flush(hc, to) == 0)
+                    wr_hc_response_done(hc);
+                return -1;
             }
             continue; /* an interim 1xx: the final head follows */
         }
         if (evbuffer_get_length(hc->rbuf) == 0 && wr_mux_stream_readable(hc->s) == 0) {
             if (!wr_mux_stream_eof(hc->s))
-                return; /* more to come */
+                return 0; /* more to come */
+            if (wr_hc_flush(hc, to) != 0)
+                return -1;
             if (wr_http_eof(hc->resp) == WR_HTTP_DONE) {
                 hc->keep = 0;
                 wr_hc_response_done(hc);
             } else {
                 wr_hc_abort(hc, "the service's response was cut short");
             }
-            return;
+            return -1;
         }
     }
+    return 0;
+}
+
+/* Stream -> public socket. While the socket's output is empty the response
+ * gathers in the scratch buffer, which wr_bev_send writes at once: no
+ * write event is armed for it, and none is raised for what the socket
+ * took, so go on while it takes. */
+static void wr_hc_response(wr_hconn_t *hc)
+{
+    struct evbuffer *out = bufferevent_get_output(hc->bev);
+    int rc;
+
+    do {
+        struct evbuffer *to = evbuffer_get_length(out) == 0 ? wr_net_out(hc->bev) : out;
+        rc = wr_hc_response_to(hc, to, out);
+        if (rc < 0 || wr_hc_flush(hc, to) != 0)
+            return;
+    } while (rc == 1 && evbuffer_get_length(out) == 0);
 }
 
 /* --- public socket ----------------------------------------------------- */

@@ -504,57 +504,102 @@ static void wr_preq_local_event(struct bufferevent *bev, short what, void *arg)
                  what & BEV_EVENT_EOF ? "the service closed the connection" : "connection error");
 }
 
-/* Copy the request body from the stream to the service as it comes. */
-static void wr_preq_forward(wr_preq_t *r)
+/* Move request body from the stream into `to` (the connection's output
+ * `out`, or a scratch buffer for wr_bev_send) as it comes. 1 when it
+ * stopped at the high mark, 0 when it ran out of body or ended it, -1 when
+ * the request failed and r is gone. */
+static int wr_preq_forward_to(wr_preq_t *r, struct evbuffer *to, struct evbuffer *out)
 {
-    struct evbuffer *out = bufferevent_get_output(r->c->bev);
-
     while (!r->req_done && r->s != NULL) {
         size_t n = 0;
         int rc;
 
-        if (evbuffer_get_length(out) >= WR_PX_OUT_HIGH)
-            return; /* resumed by the write callback */
+        if (evbuffer_get_length(out) + (to != out ? evbuffer_get_length(to) : 0) >= WR_PX_OUT_HIGH)
+            return 1;
         rc = wr_http_read_body(r->req, r->in, &n);
         if (rc == WR_HTTP_ERROR) {
             wr_preq_fail(r, WR_RST_CANCEL, "invalid request body");
-            return;
+            return -1;
         }
         if (n > 0) {
             if (r->pr != NULL)
                 r->pr->bytes_in += n;
             wr_cap_body(r->ce, WR_CAP_REQ, r->in, n);
-            evbuffer_remove_buffer(r->in, out, n);
+            evbuffer_remove_buffer(r->in, to, n);
         }
         if (rc == WR_HTTP_DONE) {
             r->req_done = 1;
-            return;
+            return 0;
         }
         if (n == 0 && wr_mux_stream_read(r->s, r->in, WR_PX_READ_MAX) == 0) {
-            if (wr_mux_stream_eof(r->s))
+            if (wr_mux_stream_eof(r->s)) {
                 wr_preq_fail(r, WR_RST_CANCEL, "the request ended early");
-            return; /* more body to come */
+                return -1;
+            }
+            return 0; /* more body to come */
         }
     }
+    return 0;
+}
+
+/* Where to gather output for bev: the scratch buffer while the output is
+ * empty (wr_bev_send may then write it at once), else the output. */
+static struct evbuffer *wr_preq_out(struct bufferevent *bev)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+
+    return evbuffer_get_length(out) == 0 ? wr_net_out(bev) : out;
+}
+
+/* Copy the request body to the service after what `to` holds already (the
+ * head, the first time). What the socket takes at once raises no write
+ * callback, so go on while it does; past the high mark the write callback
+ * resumes. */
+static void wr_preq_forward_from(wr_preq_t *r, struct evbuffer *to)
+{
+    struct bufferevent *bev = r->c->bev;
+    struct evbuffer *out = bufferevent_get_output(bev);
+    int rc;
+
+    do {
+        rc = wr_preq_forward_to(r, to, out);
+        if (rc < 0) {
+            struct evbuffer *scratch = wr_net_scratch();
+            if (scratch != NULL)
+                evbuffer_drain(scratch, evbuffer_get_length(scratch));
+            return;
+        }
+        if (wr_bev_send(bev, to) != 0) {
+            wr_preq_fail(r, WR_RST_INTERNAL, "out of memory");
+            return;
+        }
+        to = wr_preq_out(bev);
+    } while (rc == 1 && to != out);
+}
+
+static void wr_preq_forward(wr_preq_t *r)
+{
+    wr_preq_forward_from(r, wr_preq_out(r->c->bev));
 }
 
 /* On a connected connection: the head (the first time, or again after a
  * retry), then the body. */
 static void wr_preq_send(wr_preq_t *r)
 {
-    struct evbuffer *out = bufferevent_get_output(r->c->bev);
+    struct bufferevent *bev = r->c->bev;
+    struct evbuffer *to = wr_preq_out(bev);
 
     r->state = WR_PX_FORWARD;
     if (r->retryable) /* keep a copy: it may have to go again */
-        evbuffer_add(out, evbuffer_pullup(r->head, -1), evbuffer_get_length(r->head));
+        evbuffer_add(to, evbuffer_pullup(r->head, -1), evbuffer_get_length(r->head));
     else
-        evbuffer_add_buffer(out, r->head);
-    bufferevent_setcb(r->c->bev, wr_preq_local_read, wr_preq_local_write, wr_preq_local_event, r);
-    bufferevent_setwatermark(r->c->bev, EV_WRITE, WR_PX_OUT_HIGH / 2, 0);
+        evbuffer_add_buffer(to, r->head);
+    bufferevent_setcb(bev, wr_preq_local_read, wr_preq_local_write, wr_preq_local_event, r);
+    bufferevent_setwatermark(bev, EV_WRITE, WR_PX_OUT_HIGH / 2, 0);
     /* EV_WRITE is on from the start and stays on; enabling it again would
      * arm the write event (epoll_ctl) with nothing to write. */
-    bufferevent_enable(r->c->bev, EV_READ);
-    wr_preq_forward(r);
+    bufferevent_enable(bev, EV_READ);
+    wr_preq_forward_from(r, to);
 }
 
 static void wr_preq_connect(wr_preq_t *r)

@@ -1,10 +1,12 @@
 /*
  * Unit tests for core/wr_net.c's reading past libevent's 4 KiB cut
- * (wr_bev_read_rest, wr_bev_read_avail), on real loopback TCP connections:
- * the test writes into one end, a socket bufferevent reads the other.
+ * (wr_bev_read_rest, wr_bev_read_avail) and its direct writes
+ * (wr_bev_send), on real loopback TCP connections: the test holds one end
+ * with a plain socket, a socket bufferevent the other.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -221,6 +223,132 @@ START_TEST(test_net__read_rest_does_nothing_when_reading_is_off)
 }
 END_TEST
 
+/* What the test's end has received so far, without waiting long. */
+static size_t recv_now(int fd, char *buf, size_t len)
+{
+    size_t got = 0;
+
+    for (int idle = 0; idle < 20 && got < len;) {
+        ssize_t n =
+            recv(fd, buf ? buf + got : (char[65536]){0}, buf ? len - got : 65536, MSG_DONTWAIT);
+        if (n > 0) {
+            got += (size_t)n;
+            idle = 0;
+        } else {
+            idle++;
+            usleep(2000);
+        }
+    }
+    return got;
+}
+
+START_TEST(test_net__send_writes_an_idle_socket_at_once)
+{
+    reader_t r = {0};
+    int tx;
+    struct bufferevent *bev = pair(&tx, &r);
+    struct evbuffer *src = evbuffer_new();
+    char got[1000];
+
+    evbuffer_add(src, memset((char[1000]){0}, 'a', 1000), 1000);
+    ck_assert_int_eq(wr_bev_send(bev, src), 0);
+    ck_assert_uint_eq(evbuffer_get_length(src), 0);
+    ck_assert_uint_eq(evbuffer_get_length(bufferevent_get_output(bev)), 0);
+    /* On the wire without the event loop running. */
+    ck_assert_uint_eq(recv_now(tx, got, sizeof(got)), sizeof(got));
+    ck_assert_int_eq(got[0], 'a');
+    ck_assert_int_eq(got[999], 'a');
+    evbuffer_free(src);
+    bufferevent_free(bev);
+    close(tx);
+}
+END_TEST
+
+static void writer_drained(struct bufferevent *bev, void *arg)
+{
+    event_base_loopbreak(base);
+}
+
+START_TEST(test_net__send_queues_behind_pending_output)
+{
+    reader_t r = {0};
+    int tx;
+    struct bufferevent *bev = pair(&tx, &r);
+    struct evbuffer *src = evbuffer_new();
+    struct timeval limit = {5, 0};
+    char got[8];
+
+    bufferevent_setcb(bev, NULL, writer_drained, reader_event, &r);
+    bufferevent_write(bev, "abc", 3);
+    evbuffer_add(src, "defg", 4);
+    ck_assert_int_eq(wr_bev_send(bev, src), 0);
+    ck_assert_uint_eq(evbuffer_get_length(src), 0);
+    /* Nothing may overtake "abc": all of it waits for libevent's write. */
+    ck_assert_uint_eq(evbuffer_get_length(bufferevent_get_output(bev)), 7);
+    ck_assert_uint_eq(recv_now(tx, got, sizeof(got)), 0);
+    event_base_loopexit(base, &limit);
+    event_base_dispatch(base);
+    ck_assert_uint_eq(recv_now(tx, got, 7), 7);
+    ck_assert_mem_eq(got, "abcdefg", 7);
+    evbuffer_free(src);
+    bufferevent_free(bev);
+    close(tx);
+}
+END_TEST
+
+START_TEST(test_net__send_leaves_what_the_socket_refuses_in_the_output)
+{
+    reader_t r = {0};
+    int tx, small = 4096;
+    struct bufferevent *bev = pair(&tx, &r);
+    struct evbuffer *src = evbuffer_new();
+    size_t total = 8u << 20, queued, got;
+    char *big = malloc(total);
+
+    ck_assert_ptr_nonnull(big);
+    memset(big, 'z', total);
+    (void)setsockopt(tx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    (void)setsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    evbuffer_add(src, big, total);
+    ck_assert_int_eq(wr_bev_send(bev, src), 0);
+    ck_assert_uint_eq(evbuffer_get_length(src), 0);
+    queued = evbuffer_get_length(bufferevent_get_output(bev));
+    ck_assert_uint_gt(queued, 0);
+    ck_assert_uint_lt(queued, total);
+    got = recv_now(tx, NULL, total);
+    /* What was written at once, and nothing of the rest. */
+    ck_assert_uint_eq(got + queued, total);
+    free(big);
+    evbuffer_free(src);
+    bufferevent_free(bev);
+    close(tx);
+}
+END_TEST
+
+START_TEST(test_net__send_only_queues_without_a_plain_socket)
+{
+    struct bufferevent *p[2];
+    struct evbuffer *src = evbuffer_new(), *scratch = wr_net_scratch();
+
+    ck_assert_int_eq(bufferevent_pair_new(base, 0, p), 0);
+    evbuffer_add(src, "xyz", 3);
+    ck_assert_int_eq(wr_bev_plain_fd(p[0]), -1);
+    ck_assert_int_eq(wr_bev_send(p[0], src), 0);
+    ck_assert_uint_eq(evbuffer_get_length(src), 0);
+    ck_assert_uint_eq(evbuffer_get_length(bufferevent_get_output(p[0])), 3);
+    /* The output itself as the source: nothing to do. */
+    ck_assert_int_eq(wr_bev_send(p[0], bufferevent_get_output(p[0])), 0);
+    ck_assert_uint_eq(evbuffer_get_length(bufferevent_get_output(p[0])), 3);
+    /* One scratch buffer per thread, empty. */
+    ck_assert_ptr_nonnull(scratch);
+    ck_assert_ptr_eq(wr_net_scratch(), scratch);
+    ck_assert_uint_eq(evbuffer_get_length(scratch), 0);
+    evbuffer_free(src);
+    bufferevent_free(p[0]);
+    bufferevent_free(p[1]);
+}
+END_TEST
+
 static Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -232,6 +360,10 @@ static Suite *net_suite(void)
     tcase_add_test(tc, test_net__read_rest_leaves_small_reads_alone);
     tcase_add_test(tc, test_net__read_rest_leaves_eof_to_libevent);
     tcase_add_test(tc, test_net__read_rest_does_nothing_when_reading_is_off);
+    tcase_add_test(tc, test_net__send_writes_an_idle_socket_at_once);
+    tcase_add_test(tc, test_net__send_queues_behind_pending_output);
+    tcase_add_test(tc, test_net__send_leaves_what_the_socket_refuses_in_the_output);
+    tcase_add_test(tc, test_net__send_only_queues_without_a_plain_socket);
     suite_add_tcase(s, tc);
     return s;
 }
