@@ -296,7 +296,11 @@ wr_pipe_t *wr_pipe_new(struct bufferevent *bev, wr_mux_stream_t *s, struct evbuf
     bufferevent_setwatermark(bev, EV_WRITE, WR_PIPE_OUTPUT_HIGH / 2, 0);
     bufferevent_setwatermark(bev, EV_READ, 0, 0);
     wr_bev_bulk(bev);
-    if (bufferevent_enable(bev, EV_READ | EV_WRITE) != 0)
+    /* A socket bufferevent starts with writing on: enabling it again would
+     * arm the write event (two epoll_ctl calls and a wake-up) with nothing
+     * to write, on every connection. */
+    if (bufferevent_enable(
+            bev, (bufferevent_get_enabled(bev) & EV_WRITE) ? EV_READ : EV_READ | EV_WRITE) != 0)
         goto failed;
     if (wr_mux_stream_write_full(s)) {
         p->sock_paused = 1;
