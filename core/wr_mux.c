@@ -252,15 +252,21 @@ static void wr_mux_unlink(wr_mux_t *m, wr_mux_stream_t *s)
 /* --- output helpers ---------------------------------------------------- */
 
 /* Where frames go. On a plain socket, a staging buffer that one deferred
- * event per loop turn writes out (wr_mux_flush_cb): the frames of every
- * stream read in this turn leave in one writev, and most often straight to
- * the socket without arming a write event. Only for adding frames. */
+ * event per loop turn writes out (wr_mux_flush_cb, made active by
+ * wr_mux_staged as frames are added): the frames of every stream written
+ * in this turn leave in one writev, and most often straight to the socket
+ * without arming a write event. */
 static struct evbuffer *wr_mux_output(wr_mux_t *m)
 {
-    if (m->stage == NULL)
-        return bufferevent_get_output(m->bev);
-    event_active(m->flush_ev, EV_TIMEOUT, 0);
-    return m->stage;
+    return m->stage != NULL ? m->stage : bufferevent_get_output(m->bev);
+}
+
+static void wr_mux_staged(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+    wr_mux_t *m = arg;
+
+    if (info->n_added > 0)
+        event_active(m->flush_ev, EV_TIMEOUT, 0);
 }
 
 /* Bytes framed and not yet written. */
@@ -686,6 +692,7 @@ void wr_mux_close(wr_mux_t *m, const char *reason)
         return;
     m->closing = 1;
     snprintf(m->reason, sizeof(m->reason), "%s", reason ? reason : "closed locally");
+    wr_mux_pump(m); /* what streams were given this turn goes before the end */
     if (wr_mux_out_len(m) == 0)
         wr_mux_fail(m, "%s", m->reason);
 }
@@ -817,6 +824,13 @@ static void wr_stream_kick(wr_mux_stream_t *s)
 
     if ((wr_buf_len(s->out) > 0 && wr_stream_credit(s) > 0) || (s->fin_queued && !s->fin_sent))
         wr_sched_push(&m->sched, &s->sched, s->prio);
+    if (m->stage != NULL) {
+        /* Framed once per loop turn, by the flush: what a stream is given
+         * in several writes in one turn (a response head, then its body)
+         * leaves as one frame, and the peer reads it in one callback. */
+        event_active(m->flush_ev, EV_TIMEOUT, 0);
+        return;
+    }
     wr_mux_pump(m);
 }
 
@@ -1178,16 +1192,15 @@ static void wr_mux_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
     wr_mux_t *m = arg;
 
-    if (evbuffer_get_length(m->stage) == 0)
-        return;
-    if (wr_bev_send(m->bev, m->stage) != 0) {
+    wr_mux_enter(m);
+    wr_mux_pump(m);
+    if (evbuffer_get_length(m->stage) > 0 && wr_bev_send(m->bev, m->stage) != 0)
         wr_mux_fail(m, "out of memory for the session output");
-        return;
-    }
     /* Written in full: no write callback will come to send more, so do
      * what it does now (its frames are flushed in this same turn). */
-    if (evbuffer_get_length(bufferevent_get_output(m->bev)) == 0)
+    else if (evbuffer_get_length(bufferevent_get_output(m->bev)) == 0 && !m->freeing)
         wr_mux_write_cb(m->bev, m);
+    wr_mux_leave(m);
 }
 
 static void wr_mux_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -1291,7 +1304,8 @@ wr_mux_t *wr_mux_new(struct event_base *base, struct bufferevent *bev, const wr_
     if (wr_bev_plain_fd(bev) >= 0) {
         m->stage = evbuffer_new();
         m->flush_ev = event_new(base, -1, 0, wr_mux_flush_cb, m);
-        if (m->stage == NULL || m->flush_ev == NULL)
+        if (m->stage == NULL || m->flush_ev == NULL ||
+            evbuffer_add_cb(m->stage, wr_mux_staged, m) == NULL)
             goto failed;
     }
     wr_sched_init(&m->sched);
