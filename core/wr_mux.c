@@ -7,8 +7,10 @@
  *     never stops reading the socket: a slow stream costs only its own window
  *     (or its reset), never the session.
  *   - wr_mux_pump moves queued stream data into the session output, frame by
- *     frame, in priority order, while the output is below output_high; the
- *     bufferevent writes the whole output with writev when the loop runs.
+ *     frame, in priority order, while the output is below output_high. On
+ *     a plain socket it runs once per loop turn from flush_ev, and the
+ *     frames go straight to the socket (wr_bev_send); over TLS it runs at
+ *     each write and the bufferevent writes the output when the loop runs.
  *     Control frames (UPD, RST, PING...) are written to the output directly,
  *     ahead of any data still queued in streams.
  *   - Callbacks that could re-enter (accept, stream events, write-ready,
