@@ -698,6 +698,28 @@ START_TEST(test_mux__window_overrun_resets_stream)
 }
 END_TEST
 
+START_TEST(test_mux__writes_in_one_turn_leave_as_one_frame)
+{
+    side_t s = {0};
+    int fd = raw_server(WR_MUX_WARREN, 65535, &s);
+    uint8_t syn[8] = {0}, got[8] = {0};
+
+    raw_preface(fd);
+    wr_put_u32(syn, 65536);
+    raw_frame(fd, 2, WR_CMD_SYN, 8, 1, syn, 8);
+    run_for(20);
+    ck_assert_int_eq(s.accepted, 1);
+    /* A response head, then its body, in two writes of one callback: the
+     * peer gets them in one PSH frame, not two. */
+    ck_assert_int_eq(wr_mux_stream_write(s.first, "head", 4), 0);
+    ck_assert_int_eq(wr_mux_stream_write(s.first, "body", 4), 0);
+    ck_assert_int_eq(raw_expect(fd, WR_CMD_PSH, 1, got, 1), 0);
+    ck_assert_mem_eq(got, "headbody", 8);
+    wr_mux_free(s.m);
+    close(fd);
+}
+END_TEST
+
 START_TEST(test_mux__dead_peer_detected_within_two_intervals)
 {
     side_t s = {0};
@@ -749,6 +771,7 @@ static Suite *mux_suite(void)
     tcase_add_test(tc, test_mux__malformed_frames_end_the_session);
     tcase_add_test(tc, test_mux__truncated_frame_and_garbage);
     tcase_add_test(tc, test_mux__window_overrun_resets_stream);
+    tcase_add_test(tc, test_mux__writes_in_one_turn_leave_as_one_frame);
     tcase_add_test(tc, test_mux__dead_peer_detected_within_two_intervals);
     tcase_add_test(tc, test_mux__smux_peer_silence_timeout);
     suite_add_tcase(s, tc);
