@@ -227,8 +227,7 @@ size_t wr_bev_read_avail(struct bufferevent *bev, size_t limit)
     int fd, avail;
 
     if (have >= limit || !(bufferevent_get_enabled(bev) & EV_READ) ||
-        bufferevent_get_underlying(bev) != NULL || bufferevent_openssl_get_ssl(bev) != NULL ||
-        (fd = bufferevent_getfd(bev)) < 0)
+        (fd = wr_bev_plain_fd(bev)) < 0)
         return 0;
     /* Space for what is there and no more: reserving the whole limit each
      * time would allocate 256 KiB for a few KiB, and a burst of such
@@ -313,11 +312,13 @@ struct evbuffer *wr_net_scratch(void)
     return b;
 }
 
-struct evbuffer *wr_net_out(struct bufferevent *bev)
+struct evbuffer *wr_bev_gather(struct bufferevent *bev)
 {
-    struct evbuffer *b = wr_net_scratch();
+    struct evbuffer *out = bufferevent_get_output(bev), *b;
 
-    return b != NULL ? b : bufferevent_get_output(bev);
+    if (evbuffer_get_length(out) > 0 || (b = wr_net_scratch()) == NULL)
+        return out;
+    return b;
 }
 
 void wr_peer_ip(const char *peer, char *ip, size_t len)

@@ -89,10 +89,14 @@ int wr_bev_send(struct bufferevent *bev, struct evbuffer *src);
 
 /* An empty buffer of the calling thread, for a caller that gathers output
  * to hand to wr_bev_send before it returns (and must leave it empty); NULL
- * when out of memory. wr_net_out(bev) gives that buffer, or bev's output
- * itself when there is none (wr_bev_send then has nothing to do). */
+ * when out of memory. */
 struct evbuffer *wr_net_scratch(void);
-struct evbuffer *wr_net_out(struct bufferevent *bev);
+
+/* Where to gather what is to be sent on bev: the thread's scratch buffer
+ * while bev's output is empty (wr_bev_send may then write it at once),
+ * else, or without a scratch buffer, bev's output itself (wr_bev_send then
+ * has nothing to do), so that nothing overtakes bytes already queued. */
+struct evbuffer *wr_bev_gather(struct bufferevent *bev);
 
 /* What libevent 2.1 reads per call at most (EVBUFFER_MAX_READ): a read
  * that brought this much was probably cut short. */

@@ -176,7 +176,7 @@ static int wr_pipe_pull(wr_pipe_t *p)
             /* Into an empty output through the scratch buffer, which
              * wr_bev_send writes straight to the socket. What the socket
              * took raises no write callback, so go on while it takes. */
-            struct evbuffer *to = len == 0 ? wr_net_out(p->bev) : out;
+            struct evbuffer *to = wr_bev_gather(p->bev);
             size_t n = wr_mux_stream_read(p->s, to, WR_PIPE_OUTPUT_HIGH - len);
             if (n == 0)
                 break;

@@ -915,7 +915,7 @@ static void wr_hc_response(wr_hconn_t *hc)
     int rc;
 
     do {
-        struct evbuffer *to = evbuffer_get_length(out) == 0 ? wr_net_out(hc->bev) : out;
+        struct evbuffer *to = wr_bev_gather(hc->bev);
         rc = wr_hc_response_to(hc, to, out);
         if (rc < 0 || wr_hc_flush(hc, to) != 0)
             return;

@@ -542,15 +542,6 @@ static int wr_preq_forward_to(wr_preq_t *r, struct evbuffer *to, struct evbuffer
     return 0;
 }
 
-/* Where to gather output for bev: the scratch buffer while the output is
- * empty (wr_bev_send may then write it at once), else the output. */
-static struct evbuffer *wr_preq_out(struct bufferevent *bev)
-{
-    struct evbuffer *out = bufferevent_get_output(bev);
-
-    return evbuffer_get_length(out) == 0 ? wr_net_out(bev) : out;
-}
-
 /* Copy the request body to the service after what `to` holds already (the
  * head, the first time). What the socket takes at once raises no write
  * callback, so go on while it does; past the high mark the write callback
@@ -573,13 +564,13 @@ static void wr_preq_forward_from(wr_preq_t *r, struct evbuffer *to)
             wr_preq_fail(r, WR_RST_INTERNAL, "out of memory");
             return;
         }
-        to = wr_preq_out(bev);
+        to = wr_bev_gather(bev);
     } while (rc == 1 && to != out);
 }
 
 static void wr_preq_forward(wr_preq_t *r)
 {
-    wr_preq_forward_from(r, wr_preq_out(r->c->bev));
+    wr_preq_forward_from(r, wr_bev_gather(r->c->bev));
 }
 
 /* On a connected connection: the head (the first time, or again after a
@@ -587,7 +578,7 @@ static void wr_preq_forward(wr_preq_t *r)
 static void wr_preq_send(wr_preq_t *r)
 {
     struct bufferevent *bev = r->c->bev;
-    struct evbuffer *to = wr_preq_out(bev);
+    struct evbuffer *to = wr_bev_gather(bev);
 
     r->state = WR_PX_FORWARD;
     if (r->retryable) /* keep a copy: it may have to go again */

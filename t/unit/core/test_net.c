@@ -331,12 +331,16 @@ START_TEST(test_net__send_only_queues_without_a_plain_socket)
     struct evbuffer *src = evbuffer_new(), *scratch = wr_net_scratch();
 
     ck_assert_int_eq(bufferevent_pair_new(base, 0, p), 0);
+    /* Gathered in the scratch buffer while the output is empty. */
+    ck_assert_ptr_eq(wr_bev_gather(p[0]), scratch);
     evbuffer_add(src, "xyz", 3);
     ck_assert_int_eq(wr_bev_plain_fd(p[0]), -1);
     ck_assert_int_eq(wr_bev_send(p[0], src), 0);
     ck_assert_uint_eq(evbuffer_get_length(src), 0);
     ck_assert_uint_eq(evbuffer_get_length(bufferevent_get_output(p[0])), 3);
-    /* The output itself as the source: nothing to do. */
+    /* Behind queued bytes, in the output itself, so nothing overtakes
+     * them; as a source that is nothing to do. */
+    ck_assert_ptr_eq(wr_bev_gather(p[0]), bufferevent_get_output(p[0]));
     ck_assert_int_eq(wr_bev_send(p[0], bufferevent_get_output(p[0])), 0);
     ck_assert_uint_eq(evbuffer_get_length(bufferevent_get_output(p[0])), 3);
     /* One scratch buffer per thread, empty. */
