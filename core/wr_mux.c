@@ -8,9 +8,11 @@
  *     (or its reset), never the session.
  *   - wr_mux_pump moves queued stream data into the session output, frame by
  *     frame, in priority order, while the output is below output_high. On
- *     a plain socket it runs once per loop turn from flush_ev, and the
- *     frames go straight to the socket (wr_bev_send); over TLS it runs at
- *     each write and the bufferevent writes the output when the loop runs.
+ *     a plain socket, writes and reads only arm flush_ev, which pumps once
+ *     per loop turn after that turn's callbacks and sends the frames
+ *     straight to the socket (wr_bev_send); the bufferevent's write
+ *     callback (a backlog written) and wr_mux_close pump directly. Over
+ *     TLS it runs at each write and the bufferevent writes the output.
  *     Control frames (UPD, RST, PING...) are written to the output directly,
  *     ahead of any data still queued in streams.
  *   - Callbacks that could re-enter (accept, stream events, write-ready,
@@ -132,6 +134,7 @@ struct wr_mux {
     unsigned dead : 1;
     unsigned closed_notified : 1;
     unsigned freeing : 1;
+    unsigned flush_armed : 1; /* flush_ev is active: no need to make it so again */
     unsigned torn_down : 1;
     unsigned session_stalled : 1; /* data waits for the peer's session window */
     char reason[160];
@@ -263,12 +266,19 @@ static struct evbuffer *wr_mux_output(wr_mux_t *m)
     return m->stage != NULL ? m->stage : bufferevent_get_output(m->bev);
 }
 
+/* Run wr_mux_flush_cb after this turn's callbacks (plain sockets). */
+static void wr_mux_arm_flush(wr_mux_t *m)
+{
+    if (!m->flush_armed) {
+        m->flush_armed = 1;
+        event_active(m->flush_ev, EV_TIMEOUT, 0);
+    }
+}
+
 static void wr_mux_staged(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 {
-    wr_mux_t *m = arg;
-
     if (info->n_added > 0)
-        event_active(m->flush_ev, EV_TIMEOUT, 0);
+        wr_mux_arm_flush(arg);
 }
 
 /* Bytes framed and not yet written. */
@@ -819,6 +829,18 @@ static void wr_mux_pump(wr_mux_t *m)
     }
 }
 
+/* Pump now over TLS; on a plain socket once per loop turn, by the flush:
+ * what a stream is given in several writes in one turn (a response head,
+ * then its body) leaves as one frame, and the peer reads it in one
+ * callback. */
+static void wr_mux_pump_soon(wr_mux_t *m)
+{
+    if (m->stage != NULL)
+        wr_mux_arm_flush(m);
+    else
+        wr_mux_pump(m);
+}
+
 /* Put a stream with something to send on the scheduler, and pump. */
 static void wr_stream_kick(wr_mux_stream_t *s)
 {
@@ -826,14 +848,7 @@ static void wr_stream_kick(wr_mux_stream_t *s)
 
     if ((wr_buf_len(s->out) > 0 && wr_stream_credit(s) > 0) || (s->fin_queued && !s->fin_sent))
         wr_sched_push(&m->sched, &s->sched, s->prio);
-    if (m->stage != NULL) {
-        /* Framed once per loop turn, by the flush: what a stream is given
-         * in several writes in one turn (a response head, then its body)
-         * leaves as one frame, and the peer reads it in one callback. */
-        event_active(m->flush_ev, EV_TIMEOUT, 0);
-        return;
-    }
-    wr_mux_pump(m);
+    wr_mux_pump_soon(m);
 }
 
 /* --- receiving --------------------------------------------------------- */
@@ -1117,7 +1132,7 @@ static void wr_mux_read_cb(struct bufferevent *bev, void *arg)
         if (m->state != WR_MUX_OPEN) {
             if (wr_mux_handshake(m, in) != 0)
                 break;
-            wr_mux_pump(m); /* data held back until the preface came */
+            wr_mux_pump_soon(m); /* data held back until the preface came */
             continue;
         }
         if (evbuffer_copyout(in, raw, sizeof(raw)) != (ev_ssize_t)sizeof(raw))
@@ -1175,7 +1190,7 @@ static void wr_mux_read_cb(struct bufferevent *bev, void *arg)
             break;
     }
     if (!m->freeing)
-        wr_mux_pump(m);
+        wr_mux_pump_soon(m);
     wr_mux_leave(m);
 }
 
@@ -1194,6 +1209,7 @@ static void wr_mux_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
     wr_mux_t *m = arg;
 
+    m->flush_armed = 0;
     wr_mux_enter(m);
     wr_mux_pump(m);
     if (evbuffer_get_length(m->stage) > 0 && wr_bev_send(m->bev, m->stage) != 0)

@@ -39,8 +39,10 @@ int wr_connect(const wr_addr_t *addr, int timeout_ms);
  * queue. Best effort: failures are ignored. */
 void wr_sock_tune(int fd, int notsent_lowat);
 
-/* Let a bufferevent that carries bulk data write 1 MiB per call and read
- * up to 256 KiB (libevent's default is 16 KiB for both). */
+/* Let a bufferevent that carries bulk data write 1 MiB per call (libevent's
+ * default is 16 KiB). Its read setting (256 KiB) only matters from libevent
+ * 2.2 on: 2.1 reads at most 4 KiB per call whatever it says, see
+ * wr_bev_read_rest. */
 struct bufferevent;
 struct evbuffer;
 void wr_bev_bulk(struct bufferevent *bev);

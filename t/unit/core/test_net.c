@@ -343,10 +343,15 @@ START_TEST(test_net__send_only_queues_without_a_plain_socket)
     ck_assert_ptr_eq(wr_bev_gather(p[0]), bufferevent_get_output(p[0]));
     ck_assert_int_eq(wr_bev_send(p[0], bufferevent_get_output(p[0])), 0);
     ck_assert_uint_eq(evbuffer_get_length(bufferevent_get_output(p[0])), 3);
-    /* One scratch buffer per thread, empty. */
+    /* One scratch buffer per thread, left empty by a send that could
+     * only queue. */
     ck_assert_ptr_nonnull(scratch);
     ck_assert_ptr_eq(wr_net_scratch(), scratch);
+    ck_assert_ptr_eq(wr_bev_gather(p[1]), scratch);
+    evbuffer_add(scratch, "uvw", 3);
+    ck_assert_int_eq(wr_bev_send(p[1], scratch), 0);
     ck_assert_uint_eq(evbuffer_get_length(scratch), 0);
+    ck_assert_uint_eq(evbuffer_get_length(bufferevent_get_output(p[1])), 3);
     evbuffer_free(src);
     bufferevent_free(p[0]);
     bufferevent_free(p[1]);
