@@ -62,6 +62,8 @@
 /* --rtt and --connrate run one thread per connection or worker: more than
  * this is a typo rather than a benchmark. */
 #define TB_MAX_WORKERS 1024
+#define TB_MAX_SIZE (1u << 20) /* --size: an echo the path can always buffer */
+#define TB_STALL_S 30          /* bulk: no byte either way for this long fails */
 
 /* --connrate stops after this many cycles even before its time is up, so
  * that a mistyped duration cannot run for hours. */
@@ -199,6 +201,10 @@ static void tb_event(struct bufferevent *bev, short what, void *arg)
 {
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         fprintf(stderr, "tcpbulk: connection ended early\n");
+        exit(1);
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        fprintf(stderr, "tcpbulk: no progress for %d s: the path stalled\n", TB_STALL_S);
         exit(1);
     }
 }
@@ -456,7 +462,8 @@ static void *tb_rtt_worker(void *arg)
     }
     wr_sock_tune(fd, 0); /* TCP_NODELAY: each message leaves at once */
     if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1 ||
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1) {
         fprintf(stderr, "tcpbulk: socket setup: %s\n", strerror(errno));
         goto failed;
     }
@@ -772,7 +779,7 @@ int main(int argc, char **argv)
 {
     const char *listen_addr = NULL, *connect_addr = NULL;
     uint64_t streams = 1, rtt = 0, size = 64, hold = 0;
-    int have_hold = 0, have_connrate = 0;
+    int have_hold = 0, have_connrate = 0, have_rtt = 0;
     double connrate = 0;
     wr_addr_t addr;
     char why[160], *end;
@@ -784,6 +791,9 @@ int main(int argc, char **argv)
      * cost that connection only, not the process (libevent writes with
      * writev, which raises SIGPIPE). */
     signal(SIGPIPE, SIG_IGN);
+    /* Flags and values in pairs: a flag without its value, or one not
+     * known (a typo), is a usage error rather than a default run. */
+    bad = argc % 2 == 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--listen") == 0)
             listen_addr = argv[i + 1];
@@ -794,7 +804,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--bytes") == 0)
             bad |= wr_parse_size(argv[i + 1], &tb_bytes) != 0 || tb_bytes == 0;
         else if (strcmp(argv[i], "--rtt") == 0)
-            bad |= wr_parse_size(argv[i + 1], &rtt) != 0;
+            bad |= !(have_rtt = wr_parse_size(argv[i + 1], &rtt) == 0) || rtt == 0;
         else if (strcmp(argv[i], "--size") == 0)
             bad |= wr_parse_size(argv[i + 1], &size) != 0;
         else if (strcmp(argv[i], "--hold") == 0)
@@ -806,19 +816,22 @@ int main(int argc, char **argv)
             connrate = strtod(argv[i + 1], &end);
             if (end == argv[i + 1] || *end != '\0')
                 connrate = -1;
+        } else {
+            bad = 1;
         }
     }
     if (bad || (listen_addr == NULL) == (connect_addr == NULL) || size == 0 ||
-        (rtt > 0) + have_hold + have_connrate > 1 || hold > INT32_MAX ||
-        (have_connrate && !(connrate > 0 && connrate <= 86400)) ||
-        ((rtt > 0 || have_connrate) && (streams == 0 || streams > TB_MAX_WORKERS))) {
+        size > TB_MAX_SIZE || have_rtt + have_hold + have_connrate > 1 || hold > INT32_MAX ||
+        (have_connrate && !(connrate > 0 && connrate <= 86400)) || streams == 0 ||
+        streams > TB_MAX_WORKERS) {
         fprintf(stderr,
                 "usage: tcpbulk --listen ADDR\n"
                 "       tcpbulk --connect ADDR --streams N --bytes B\n"
-                "       tcpbulk --connect ADDR --rtt N [--size S] [--streams C]   (C <= %d)\n"
+                "       tcpbulk --connect ADDR --rtt N [--size S] [--streams N]   (S <= %u)\n"
                 "       tcpbulk --connect ADDR --hold N   (until SIGTERM or SIGINT)\n"
-                "       tcpbulk --connect ADDR --connrate SECONDS [--streams C]   (C <= %d)\n",
-                TB_MAX_WORKERS, TB_MAX_WORKERS);
+                "       tcpbulk --connect ADDR --connrate SECONDS [--streams N]\n"
+                "(N <= %d)\n",
+                TB_MAX_SIZE, TB_MAX_WORKERS);
         return 2;
     }
     if (wr_addr_parse(listen_addr ? listen_addr : connect_addr, &addr, why, sizeof(why)) != 0) {
@@ -847,11 +860,16 @@ int main(int argc, char **argv)
     }
     if (have_connrate)
         return tb_connrate(&addr, connrate, streams);
-    if (rtt > 0)
+    if (have_rtt)
         return tb_rtt(&addr, rtt, size, streams);
     if (have_hold)
         return tb_hold(&addr, hold);
     tb_conn_t *conns = calloc(streams, sizeof(*conns));
+    struct timeval stall = {TB_STALL_S, 0}; /* a path that stops echoing fails */
+    if (tb_base == NULL || conns == NULL) {
+        fprintf(stderr, "tcpbulk: out of memory\n");
+        return 1;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (uint64_t i = 0; i < streams; i++) {
         int fd = wr_connect(&addr, 5000);
@@ -861,6 +879,11 @@ int main(int argc, char **argv)
         }
         wr_sock_tune(fd, 128 * 1024);
         conns[i].bev = bufferevent_socket_new(tb_base, fd, BEV_OPT_CLOSE_ON_FREE);
+        if (conns[i].bev == NULL) {
+            fprintf(stderr, "tcpbulk: out of memory\n");
+            return 1;
+        }
+        bufferevent_set_timeouts(conns[i].bev, &stall, &stall);
         tb_tune(conns[i].bev);
         bufferevent_setcb(conns[i].bev, tb_read, tb_write, tb_event, &conns[i]);
         bufferevent_setwatermark(conns[i].bev, EV_WRITE, 512 * 1024, 0);
