@@ -373,15 +373,17 @@ uint64_t wr_metric_sum(const wr_metric_t *m, unsigned a, unsigned b)
 
 /* --- rendering ----------------------------------------------------------- */
 
-void wr_metrics_put_help(struct evbuffer *out, const char *help)
+/* s with backslash and newline escaped, and '"' too when quote (label
+ * values; HELP text leaves it as it is). */
+static void wr_metrics_put_escaped(struct evbuffer *out, const char *s, int quote)
 {
-    const char *run = help;
+    const char *run = s;
 
-    for (const char *p = help; *p != '\0'; p++) {
-        if (*p != '\\' && *p != '\n')
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p != '\\' && *p != '\n' && !(quote && *p == '"'))
             continue;
         evbuffer_add(out, run, (size_t)(p - run));
-        evbuffer_add(out, *p == '\\' ? "\\\\" : "\\n", 2);
+        evbuffer_add(out, *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : "\\n", 2);
         run = p + 1;
     }
     evbuffer_add(out, run, strlen(run));
@@ -389,16 +391,7 @@ void wr_metrics_put_help(struct evbuffer *out, const char *help)
 
 void wr_metrics_put_label_value(struct evbuffer *out, const char *value)
 {
-    const char *run = value;
-
-    for (const char *p = value; *p != '\0'; p++) {
-        if (*p != '\\' && *p != '\n' && *p != '"')
-            continue;
-        evbuffer_add(out, run, (size_t)(p - run));
-        evbuffer_add(out, *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : "\\n", 2);
-        run = p + 1;
-    }
-    evbuffer_add(out, run, strlen(run));
+    wr_metrics_put_escaped(out, value, 1);
 }
 
 /* v / div written exactly as a decimal ("0.005", "12", "1.25"). */
@@ -508,7 +501,7 @@ void wr_metrics_render(const wr_metrics_t *reg, struct evbuffer *out)
         const wr_metric_def_t *d = &m->def;
 
         evbuffer_add_printf(out, "# HELP %s ", d->name);
-        wr_metrics_put_help(out, d->help);
+        wr_metrics_put_escaped(out, d->help, 0);
         evbuffer_add_printf(out, "\n# TYPE %s %s\n", d->name, wr_metric_type_names[d->type]);
         for (size_t a = 0; a < m->n[0]; a++) {
             int sa = wr_metric_label_shown(&d->labels[0], a);

@@ -13,7 +13,8 @@
  * family is fixed at its creation: no input can grow it.
  *
  * Cost on the data path: every thread that updates a metric gets a shard of
- * its own (the first nshards - 1 threads to do so; later ones share the
+ * its own (the first nshards - 1 threads of the process to do so, over all
+ * registries; later ones share the
  * last shard and pay an atomic add). An update is then a relaxed load and a
  * relaxed store of one 64-bit word in memory only that thread writes: no
  * lock, no read-modify-write across cores, no false sharing (shards are
@@ -136,10 +137,8 @@ uint64_t wr_metric_sum(const wr_metric_t *m, unsigned a, unsigned b);
  * cut short.) */
 void wr_metrics_render(const wr_metrics_t *reg, struct evbuffer *out);
 
-/* Helpers for callers that render series of their own next to a
- * registry's: a HELP text escaped (backslash, newline) and a label value
- * escaped (backslash, double quote, newline). */
-void wr_metrics_put_help(struct evbuffer *out, const char *help);
+/* For callers that render series of their own next to a registry's: a
+ * label value escaped (backslash, double quote, newline). */
 void wr_metrics_put_label_value(struct evbuffer *out, const char *value);
 
 #endif

@@ -83,7 +83,6 @@ int wr_stats_init(int side, unsigned threads)
     int failed = 0;
 
     memset(s, 0, sizeof(*s));
-    s->side = side;
     s->start_us = wr_papi_now_us();
     wr_stats_start_time = wr_stats_read_start_time();
     s->reg = wr_metrics_new(threads + 1);
@@ -178,7 +177,8 @@ int wr_stats_init(int side, unsigned threads)
     return 0;
 
 failed:
-    wr_log_error("metrics: out of memory");
+    /* A family refused by wr_metrics_family has logged why already. */
+    wr_log_error("metrics: cannot set up the registry");
     wr_stats_free();
     return -1;
 }

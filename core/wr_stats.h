@@ -65,7 +65,6 @@ typedef struct {
     /* the client */
     wr_metric_t *client_state, *client_reconnects, *local_connect_failures;
     wr_metric_t *pool_reused, *pool_connects;
-    int side;
     uint64_t start_us; /* monotonic clock at wr_stats_init */
 } wr_stats_t;
 

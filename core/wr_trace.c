@@ -82,7 +82,8 @@ static uint64_t wr_rotl(uint64_t x, int k)
     return (x << k) | (x >> (64 - k));
 }
 
-uint64_t wr_rand64(void)
+/* 64 random bits from this thread's generator: fast, not for secrets. */
+static uint64_t wr_rand64(void)
 {
     uint64_t *s = wr_rand_s, r, t;
 

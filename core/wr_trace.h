@@ -29,7 +29,4 @@ int wr_trace_valid(const char *v, size_t len);
  * id and parent id (never all zeros), flags 01 (sampled). */
 void wr_trace_new(char out[WR_TRACEPARENT_LEN + 1]);
 
-/* 64 random bits from this thread's generator: fast, not for secrets. */
-uint64_t wr_rand64(void);
-
 #endif

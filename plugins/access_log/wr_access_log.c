@@ -582,7 +582,7 @@ static void wr_al_json(wr_ctx_t *ctx, wr_al_worker_t *w)
     wr_al_put_num(w, wr_num(ctx, WR_KEY_STREAM_ID, 0), "null");
     wr_al_puts(w, tcp ? ",\"type\":\"tcp\"" : ",\"type\":\"http\"");
     /* W3C trace context: what the service received (warren's HTTP ingress
-     * gives every request one) */
+     * gives every request routed to a tunnel one; null for the others) */
     wr_al_puts(w, ",\"traceparent\":");
     wr_al_put_json(w, tcp ? NULL : wr_header_get(ctx, WR_REQUEST, "traceparent"));
     s = wr_str(ctx, WR_KEY_ERROR, 0);
