@@ -88,6 +88,11 @@ static void wr_admin_reply(struct evhttp_request *req, int code, const char *rea
 
     evhttp_add_header(h, "Content-Type", ctype);
     evhttp_add_header(h, "Cache-Control", "no-store");
+    /* On the client these answers share the dashboard's origin: the same
+     * guard against sniffing, framing and cross-origin reads. */
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
     evhttp_send_reply(req, code, reason, body);
 }
 

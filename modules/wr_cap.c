@@ -131,6 +131,9 @@ static int wr_cap_trim(wr_cap_t *cap, uint64_t need, int one_more)
 {
     wr_cap_entry_t *e = cap->oldest;
 
+    /* What can never fit must not empty the store first. */
+    if (need > cap->conf.max_total)
+        return -1;
     while (e != NULL && (cap->bytes + need > cap->conf.max_total ||
                          cap->nlisted + (one_more ? 1 : 0) > cap->conf.max_entries)) {
         wr_cap_entry_t *next = e->newer;

@@ -4,9 +4,10 @@
  * Long replies (the event stream, a HAR export) and replays waiting for
  * their response hold an evhttp_request across loop iterations. libevent
  * 2.1 keeps such a request alive when its client goes away (the request is
- * only detached from its connection) until the reply is ended, so they are
- * kept on lists, checked once a second, and ended when their connection is
- * gone.
+ * only detached from its connection) until the reply is ended, so long
+ * replies are kept on a list, checked once a second, and ended when their
+ * connection is gone; a replay ends with its response, or when the proxy
+ * gives up on the service.
  *
  * Replays go through the proxy exactly as tunnel requests do: the dashboard
  * keeps a pair of mux sessions over a socketpair, opens a stream on one end
@@ -154,6 +155,11 @@ const char *wr_dash_conf_check(const wr_dash_conf_t *c, char *buf, size_t len)
     lo = wr_dash_bind_loopback(c->bind, why, sizeof(why));
     if (lo < 0) {
         snprintf(buf, len, "dashboard address '%s': %s", c->bind, why);
+        return buf;
+    }
+    if (c->token != NULL && strlen(c->token) > WR_DASH_TOKEN_MAX) {
+        /* ?token= is read into a buffer of this size. */
+        snprintf(buf, len, "dashboard.token is longer than %d bytes", WR_DASH_TOKEN_MAX);
         return buf;
     }
     if (lo == 0 && (c->token == NULL || c->token[0] == '\0')) {
@@ -407,7 +413,7 @@ static void wr_dash_page(struct evhttp_request *req, void *arg)
 {
     wr_dash_t *d = arg;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    char token[512];
+    char token[WR_DASH_TOKEN_MAX + 2]; /* one more: a longer one is wrong */
     struct evbuffer *b;
 
     if (wr_dash_method(req, EVHTTP_REQ_GET, "GET, HEAD") != 0)

@@ -36,6 +36,7 @@
 #include "wr_proxy.h"
 
 #define WR_DASH_DEFAULT_BIND "127.0.0.1:4040"
+#define WR_DASH_TOKEN_MAX    256 /* bytes of dashboard.token */
 
 typedef struct {
     const char *bind;  /* "HOST:PORT"; NULL: no dashboard */

@@ -246,6 +246,38 @@ START_TEST(test_cap__max_total)
 }
 END_TEST
 
+/* A head larger than the whole store is not captured, and costs the
+ * entries already there nothing. */
+START_TEST(test_cap__head_too_large_for_the_store)
+{
+    wr_cap_conf_t conf;
+    wr_cap_t *cap;
+    wr_http_parser_t *qp;
+    wr_cap_stats_t st;
+    char big[8192];
+    int n;
+
+    wr_cap_conf_default(&conf);
+    conf.max_total = 4096;
+    cap = wr_cap_new(&conf);
+    for (int i = 0; i < 2; i++) {
+        wr_cap_entry_t *e = wr_cap_request(
+            cap, "t", "p", head_of(&qp, 0, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), NULL);
+        wr_http_parser_free(qp);
+        ck_assert_ptr_nonnull(e);
+        wr_cap_end(e, 200);
+    }
+    n = snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: h\r\nX-Big: ");
+    memset(big + n, 'b', 6000);
+    memcpy(big + n + 6000, "\r\n\r\n", 5);
+    ck_assert_ptr_null(wr_cap_request(cap, "t", "p", head_of(&qp, 0, big), NULL));
+    wr_http_parser_free(qp);
+    wr_cap_stats(cap, &st);
+    ck_assert_uint_eq(st.entries, 2);
+    wr_cap_free(cap);
+}
+END_TEST
+
 /* Requests in flight hold their memory: with max_total taken by them,
  * new body bytes are not kept, new requests are not captured, and the cap
  * still holds. */
@@ -354,6 +386,7 @@ static Suite *cap_suite(void)
     tcase_add_test(tc, test_cap__chunked);
     tcase_add_test(tc, test_cap__max_entries);
     tcase_add_test(tc, test_cap__max_total);
+    tcase_add_test(tc, test_cap__head_too_large_for_the_store);
     tcase_add_test(tc, test_cap__live_hold_the_total);
     tcase_add_test(tc, test_cap__free_while_live);
     tcase_add_test(tc, test_cap__disabled);

@@ -48,6 +48,12 @@ START_TEST(test_dash__conf_check)
     ck_assert_msg(strstr(why, "not a loopback address: a token is required") != NULL, "%s", why);
     c.token = "";
     ck_assert_ptr_nonnull(wr_dash_conf_check(&c, buf, sizeof(buf)));
+    c.token = memset((char[WR_DASH_TOKEN_MAX + 2]){0}, 't', WR_DASH_TOKEN_MAX);
+    ck_assert_ptr_null(wr_dash_conf_check(&c, buf, sizeof(buf)));
+    c.token = memset((char[WR_DASH_TOKEN_MAX + 2]){0}, 't', WR_DASH_TOKEN_MAX + 1);
+    why = wr_dash_conf_check(&c, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(why);
+    ck_assert_str_eq(why, "dashboard.token is longer than 256 bytes");
     c.token = "secret";
     ck_assert_ptr_null(wr_dash_conf_check(&c, buf, sizeof(buf)));
     c.bind = "no-port";
