@@ -16,7 +16,9 @@
 # WARREN (default ./warren, copied first), BENCH_KEEP=1 keeps the temporary
 # directory. Skips (exit 0; under WR_STRICT=1 exit 1) without wrk or nginx. Progress on stderr, the
 # report (markdown) on stdout. Every process it starts is stopped by PID.
-set -eu
+# Not set -e: a step that fails says so and is counted in FAILED, instead
+# of the script ending with no report.
+set -u
 LC_ALL=C
 export LC_ALL
 cd "$(dirname "$0")/.."
@@ -40,7 +42,7 @@ NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
 [ -x "$WARREN" ] || { log "$WARREN is not built (make)"; exit 2; }
 PY=$(command -v python3) || { log "no python3"; exit 2; }
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/warren-dash-bench.XXXXXX")
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/warren-dash-bench.XXXXXX") || exit 2
 PIDS=
 cleanup() {
     for p in $PIDS; do kill -TERM "$p" 2>/dev/null || true; done
@@ -74,8 +76,10 @@ rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null || ec
 cpu_ticks() { awk '{ sub(/.*\) /, ""); split($0, f, " "); print f[12] + f[13] }' "/proc/$1/stat"; }
 TICKS=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
-cp "$WARREN" "$TMP/warren"
+cp "$WARREN" "$TMP/warren" || exit 2
 W=$TMP/warren
+TIMEOUT=
+command -v timeout >/dev/null 2>&1 && TIMEOUT=timeout
 
 # nginx, private to this run
 mkdir -p "$TMP/ng/www" "$TMP/ng/tmp"
@@ -95,7 +99,7 @@ http {
     default_type application/octet-stream;
     sendfile on;
     tcp_nodelay on;
-    keepalive_requests 1000000;
+    keepalive_requests 100000;
     keepalive_timeout 60s;
     client_body_temp_path $TMP/ng/tmp/body;
     proxy_temp_path $TMP/ng/tmp/proxy;
@@ -118,10 +122,13 @@ SPID=$!
 PIDS="$PIDS $SPID"
 wait_line "$TMP/server.log" "http ingress on" 10 || { log "server: $(tail -3 "$TMP/server.log")"; exit 2; }
 
-# start_client NAME DASHBOARD-PORT|off: sets CLIENT_PID
+# start_client NAME DASHBOARD-PORT|off: sets CLIENT_PID. The whole address,
+# so that a WARREN_DASHBOARD_BIND of the caller's cannot move it.
 start_client() {
+    sc_bind=off
+    [ "$2" = off ] || sc_bind=127.0.0.1:$2
     "$W" client --server "127.0.0.1:$CPORT" --token "$TOKEN" --local-addr "127.0.0.1:$NPORT" \
-        --subdomain "$1" --dashboard-port "$2" >"$TMP/$1.out" 2>"$TMP/$1.err" &
+        --subdomain "$1" --dashboard-bind "$sc_bind" >"$TMP/$1.out" 2>"$TMP/$1.err" &
     CLIENT_PID=$!
     PIDS="$PIDS $CLIENT_PID"
     wait_line "$TMP/$1.out" "^tunnel " 10 || { log "client $1: $(tail -3 "$TMP/$1.err")"; exit 2; }
@@ -136,8 +143,16 @@ run() { # MODE ROUND
     out=$TMP/wrk.$1.$2
     if [ "$1" = off ]; then pid=$OFF_PID; else pid=$CAP_PID; fi
     t0=$(cpu_ticks "$pid")
-    wrk -t2 -c32 -d"${SECS}s" --latency -H "Host: $1.$DOMAIN" "http://127.0.0.1:$HPORT/1k.bin" >"$out" 2>&1
-    t1=$(cpu_ticks "$pid")
+    $TIMEOUT $((SECS + 30)) wrk -t2 -c32 -d"${SECS}s" --latency -H "Host: $1.$DOMAIN" \
+        "http://127.0.0.1:$HPORT/1k.bin" >"$out" 2>&1 ||
+        { log "FAILED: $1 round $2: wrk exited with $?"; FAILED=1; }
+    if ! t1=$(cpu_ticks "$pid" 2>/dev/null) || [ -z "$t0" ]; then
+        log "FAILED: $1 round $2: the client is gone"
+        FAILED=1
+        echo - >>"$TMP/cpu.$1"
+        echo "- - - gone" >>"$TMP/res.$1"
+        return
+    fi
     reqs=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$out")
     cpu=$(awk -v a="$t0" -v b="$t1" -v t="$TICKS" -v n="${reqs:-0}" \
         'BEGIN { if (n > 0) printf "%.1f", (b - a) / t * 1e6 / n; else print "-" }')
@@ -161,7 +176,8 @@ while [ $r -le "$ROUNDS" ]; do
     r=$((r + 1))
 done
 CAPTURED=$(curl -sS --max-time 10 "http://127.0.0.1:$DPORT/api/requests?limit=1" |
-    "$PY" -c 'import json,sys; c=json.load(sys.stdin)["capture"]; print(c["captured"], c["entries"], c["bytes"])')
+    "$PY" -c 'import json,sys; c=json.load(sys.stdin)["capture"]; print(c["captured"], c["entries"], c["bytes"])') ||
+    { log "FAILED: the capturing client's /api/requests"; FAILED=1; CAPTURED="- - -"; }
 RSS_OFF_END=$(rss_kb "$OFF_PID")
 RSS_CAP_END=$(rss_kb "$CAP_PID")
 
@@ -171,7 +187,7 @@ start_client fresh "$DPORT2"
 FRESH_PID=$CLIENT_PID
 sleep 0.3
 RSS0=$(rss_kb "$FRESH_PID")
-"$PY" - "$HPORT" "fresh.$DOMAIN" <<'PY'
+$TIMEOUT 120 "$PY" - "$HPORT" "fresh.$DOMAIN" <<'PY' || { log "FAILED: the 1,000 requests to the fresh client"; FAILED=1; }
 import http.client, sys
 c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
 for i in range(1000):
@@ -183,9 +199,16 @@ PY
 sleep 0.3
 RSS1=$(rss_kb "$FRESH_PID")
 FRESH=$(curl -sS --max-time 10 "http://127.0.0.1:$DPORT2/api/requests?limit=1" |
-    "$PY" -c 'import json,sys; c=json.load(sys.stdin)["capture"]; print(c["entries"], c["bytes"])')
+    "$PY" -c 'import json,sys; c=json.load(sys.stdin)["capture"]; print(c["entries"], c["bytes"])') ||
+    { log "FAILED: the fresh client's /api/requests"; FAILED=1; FRESH="- -"; }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# The median of the numbers on stdin ("-" lines skipped); for an even count
+# the mean of the middle two, as tunnel.sh and mux.sh take it.
+median() {
+    grep -v '^-' | sort -n | awk '{ v[NR] = $1 }
+        END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+              else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 MOFF=$(cut -d' ' -f1 "$TMP/res.off" | median)
 MCAP=$(cut -d' ' -f1 "$TMP/res.capture" | median)
 COFF=$(median <"$TMP/cpu.off")
