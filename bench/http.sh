@@ -493,15 +493,6 @@ total_errors() { # FILE: errors over every run; "FAIL" when a run failed, "-" wh
     if [ ! -s "$1" ]; then echo -; return; fi
     awk '$1 == "FAIL" { f = 1 } { s += $4 } END { if (f) print "FAIL"; else print s + 0 }' "$1"
 }
-fmt() { # value decimals
-    case $1 in -|FAIL) echo "$1" ;; *) awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f\n", d, v }' ;; esac
-}
-ratio() { # value direct
-    case "$1 $2" in
-    *-* | *FAIL*) echo - ;;
-    *) awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx\n", a / b; else print "-" }' ;;
-    esac
-}
 spread() { # the runs' req/s, "a / b / c"
     if [ -s "$1" ]; then awk '{ printf "%s%s", (NR > 1 ? " / " : ""), $1 }' "$1"; else echo -; fi
 }

@@ -35,6 +35,31 @@
 #      tree_rss_kb PIDS     VmRSS summed over the same processes
 #      tree_pin PIDS MASK   taskset -a -p MASK on each of them (every thread)
 #
+# Running the processes a run needs (each is recorded in PIDS):
+#
+#      bg_run OUT ERR CMD...  start CMD in the background, stdout to OUT,
+#                           stderr to ERR (to OUT when ERR is OUT); sets
+#                           BG_PID
+#      run_limited SECS OUT ERR CMD...
+#                           run CMD to its end, killed after SECS; sets RC
+#      stop_pid PID         TERM, TERM again, KILL; then what it forked;
+#                           sets STOP_RC
+#      check_result WHAT [N]  0 when a driver's run passed: RC is 0 and the
+#                           last "P passed, F failed" line of $TMP/d.out has
+#                           F = 0 and P = N (P > 0 without N); else a
+#                           "FAILED: WHAT" line, FAILED=1 and 1
+#
+# Report helpers:
+#
+#      median FILE [FMT]    the median of the runs in FILE, one a line
+#                           (first field; "-": no figure, left out), the
+#                           mean of the middle two for an even count (printf
+#                           FMT, default %.10g); FAIL when a run failed
+#                           (a line FAIL), "-" when there is no figure
+#      fmt VALUE DECIMALS   VALUE with DECIMALS decimals; "-" and FAIL as is
+#      ratio VALUE BASE     VALUE / BASE as "1.23x"; "-" when either is not
+#                           a figure
+#
 # The sourcing script sets TMP (its private temporary directory, created
 # before any path starts), LOG_TAG (the prefix of progress lines) and, for
 # the warren paths, WBIN (the warren binary under test). It may read and
@@ -259,6 +284,25 @@ free_port() {
     return 1
 }
 
+# bg_run OUT ERR CMD...: start CMD in the background, stdout to OUT and
+# stderr to ERR (both to OUT when ERR is OUT); its PID in BG_PID and in
+# PIDS. The files are emptied here, not by the child's redirection: that
+# happens after the fork, and a wait_line could meanwhile read the previous
+# run's line.
+bg_run() {
+    br_out=$1 br_err=$2
+    shift 2
+    : >"$br_out"
+    if [ "$br_err" = "$br_out" ]; then
+        "$@" >"$br_out" 2>&1 &
+    else
+        : >"$br_err"
+        "$@" >"$br_out" 2>"$br_err" &
+    fi
+    BG_PID=$!
+    PIDS="$PIDS $BG_PID"
+}
+
 # run_limited SECONDS OUT ERR CMD...: run CMD, stdout to OUT and stderr to
 # ERR, killed after SECONDS; its exit status in RC (124 or 137: timed out).
 # In the background and waited for, so that a signal to the script is
@@ -267,30 +311,66 @@ run_limited() {
     rl_secs=$1 rl_out=$2 rl_err=$3
     shift 3
     if [ -n "$TIMEOUT" ]; then
-        $TIMEOUT -k 5 "$rl_secs" "$@" >"$rl_out" 2>"$rl_err" &
-        rl_pid=$!
-        PIDS="$PIDS $rl_pid"
-        wait "$rl_pid"
-        RC=$?
-        forget "$rl_pid"
-        return 0
+        bg_run "$rl_out" "$rl_err" "$TIMEOUT" -k 5 "$rl_secs" "$@"
+    else
+        bg_run "$rl_out" "$rl_err" "$@"
+        rl_n=0
+        while is_live "$BG_PID"; do
+            if [ $rl_n -ge $((rl_secs * 5)) ]; then
+                log "timed out after ${rl_secs}s: killing $1 ($BG_PID)"
+                kill -KILL "$BG_PID" 2>/dev/null
+                break
+            fi
+            nap 0.2
+            rl_n=$((rl_n + 1))
+        done
     fi
-    "$@" >"$rl_out" 2>"$rl_err" &
-    rl_pid=$!
-    PIDS="$PIDS $rl_pid"
-    rl_n=0
-    while is_live "$rl_pid"; do
-        if [ $rl_n -ge $((rl_secs * 5)) ]; then
-            log "timed out after ${rl_secs}s: killing $1 ($rl_pid)"
-            kill -KILL "$rl_pid" 2>/dev/null
-            break
-        fi
-        nap 0.2
-        rl_n=$((rl_n + 1))
-    done
+    rl_pid=$BG_PID
     wait "$rl_pid"
     RC=$?
     forget "$rl_pid"
+}
+
+# check_result WHAT [N]: a driver's run passed: its exit status (RC) is 0
+# and the last "P passed, F failed" line of $TMP/d.out has F = 0 and P = N
+# (P > 0 without N). Otherwise a "FAILED: WHAT" line and the end of
+# $TMP/d.err on stderr, FAILED=1, and 1.
+check_result() {
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$TMP/d.out" | tail -n 1)
+    passed=${line%% passed*}
+    failed=${line#*passed, }
+    failed=${failed%% failed*}
+    if [ -n "$line" ] && [ "$RC" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] &&
+        { [ -z "${2:-}" ] || [ "$passed" -eq "$2" ]; }; then
+        return 0
+    fi
+    FAILED=1
+    log "FAILED: $1 (exit $RC, '${line:-no result line}')"
+    sed 's/^/  /' "$TMP/d.err" | tail -n 5 >&2
+    return 1
+}
+
+# --- report helpers ----------------------------------------------------------
+
+# median FILE [FORMAT]: the median of the runs in FILE, one a line (its
+# first field; "-": a run with no figure, left out). For an even count the
+# mean of the middle two, printed with FORMAT (default %.10g). "FAIL" when
+# a run failed (a line "FAIL"), "-" when there is no figure.
+median() {
+    [ -s "$1" ] || { echo -; return; }
+    grep -q '^FAIL' "$1" && { echo FAIL; return; }
+    awk '$1 != "-" { print $1 }' "$1" | sort -n | awk -v f="${2:-%.10g}" '{ v[NR] = $1 }
+        END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]
+              else printf f "\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+fmt() { # value decimals
+    case $1 in -|FAIL) echo "$1" ;; *) awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f\n", d, v }' ;; esac
+}
+ratio() { # value direct
+    case "$1 $2" in
+    *-* | *FAIL*) echo - ;;
+    *) awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx\n", a / b; else print "-" }' ;;
+    esac
 }
 
 # --- the paths ---------------------------------------------------------------
@@ -433,15 +513,10 @@ echo_probe() {
 
 # Each start_P TARGET: sets PT_ROOTS (PIDs started, also on failure, for
 # path_stop) and PT_PORT; on failure PT_WHY; logs in $TMP/P/.
-bg_start() { # LOGFILE CMD...: start CMD in the background, PID in BG_PID
+bg_start() { # LOGFILE CMD...: bg_run with stdout and stderr to LOGFILE
     bs_log=$1
     shift
-    # Emptied here, not by the child's redirection: that happens after the
-    # fork, and wait_line could meanwhile read the previous attempt's line.
-    : >"$bs_log"
-    "$@" >"$bs_log" 2>&1 &
-    BG_PID=$!
-    PIDS="$PIDS $BG_PID"
+    bg_run "$bs_log" "$bs_log" "$@"
     PT_ROOTS="$PT_ROOTS $BG_PID"
 }
 
@@ -572,13 +647,9 @@ start_warren() { # plain|tls TARGET: a server with one TCP port, a client
         { PT_WHY="the warren server did not start"; return 1; }
     wa_cp=$(sed -n "s/.*warren server listening on $HOST:\([0-9]*\) .*/\1/p" "$TMP/$1/server.log")
     # The client's stdout carries the "tunnel" line, its stderr the log.
-    : >"$TMP/$1/client.out"
-    : >"$TMP/$1/client.log"
     # shellcheck disable=SC2086
-    "$WBIN" client --server "$HOST:$wa_cp" --token "$PEER_TOKEN" --local-addr "$HOST:$2" \
-        --remote-port "$PT_PORT" $wa_c >"$TMP/$1/client.out" 2>"$TMP/$1/client.log" &
-    BG_PID=$!
-    PIDS="$PIDS $BG_PID"
+    bg_run "$TMP/$1/client.out" "$TMP/$1/client.log" "$WBIN" client --server "$HOST:$wa_cp" \
+        --token "$PEER_TOKEN" --local-addr "$HOST:$2" --remote-port "$PT_PORT" $wa_c
     PT_ROOTS="$PT_ROOTS $BG_PID"
     wait_line "$TMP/$1/client.out" '^tunnel ' "$BG_PID" 10 ||
         { PT_WHY="the warren client did not open its tunnel"; return 1; }

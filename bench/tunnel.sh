@@ -139,10 +139,8 @@ fi
 
 # The echo service every path ends at; sets EPID and EPORT.
 start_echo() {
-    : >"$TMP/echo.log"
-    "$TCPBULK" --listen "$HOST:0" >"$TMP/echo.log" 2>&1 &
-    EPID=$!
-    PIDS="$PIDS $EPID"
+    bg_run "$TMP/echo.log" "$TMP/echo.log" "$TCPBULK" --listen "$HOST:0"
+    EPID=$BG_PID
     if ! wait_line "$TMP/echo.log" '^listening on ' "$EPID" 5; then
         log "the echo service did not start:"
         sed 's/^/  /' "$TMP/echo.log" >&2
@@ -185,22 +183,6 @@ alive() {
 }
 
 driver() { run_limited $RUN_LIMIT "$TMP/d.out" "$TMP/d.err" "$@"; }
-
-# check_result WHAT [N]: the driver's exit status (RC) is 0 and its last
-# "P passed, F failed" line has F = 0 and P = N (P > 0 without N).
-check_result() {
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$TMP/d.out" | tail -n 1)
-    passed=${line%% passed*}
-    failed=${line#*passed, }
-    failed=${failed%% failed*}
-    if [ -n "$line" ] && [ "$RC" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] &&
-        { [ -z "${2:-}" ] || [ "$passed" -eq "$2" ]; }; then
-        return 0
-    fi
-    log "FAILED: $1 (exit $RC, '${line:-no result line}')"
-    sed 's/^/  /' "$TMP/d.err" | tail -n 5 >&2
-    return 1
-}
 
 # bulk_run PATH N BYTES TAG: N connections, BYTES each way -> MB/s into
 # res/TAG.PATH and, for a tunnel, the CPU seconds its processes used per
@@ -325,10 +307,8 @@ mem_run() {
     fi
     nap 1
     m0=$(tree_rss_kb "$rt_")
-    : >"$TMP/h.out" # emptied before the fork: see bg_start in peers.sh
-    "$TCPBULK" --connect "$addr" --hold $HOLD_N >"$TMP/h.out" 2>"$TMP/h.err" &
-    hp=$!
-    PIDS="$PIDS $hp"
+    bg_run "$TMP/h.out" "$TMP/h.err" "$TCPBULK" --connect "$addr" --hold $HOLD_N
+    hp=$BG_PID
     held=no
     wait_line "$TMP/h.out" "^$HOLD_N held" "$hp" $HOLD_LIMIT && held=yes
     m1=''
@@ -380,25 +360,8 @@ WORKERS=$(sed -n 's/.*, \([0-9]*\) workers.*/\1/p' "$TMP/plain/server.log" 2>/de
 
 # --- the report -------------------------------------------------------------
 
-# median KEY PATH -> the median, "FAIL" if any run failed, "-" when absent.
-median() {
-    f_=$TMP/res/$1.$2
-    [ -s "$f_" ] || { echo -; return; }
-    grep -q FAIL "$f_" && { echo FAIL; return; }
-    sort -n "$f_" | awk '{ v[NR] = $1 }
-        END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 spread() { # KEY PATH: "a / b / c" of the runs, for the notes
     if [ -s "$TMP/res/$1.$2" ]; then tr '\n' ' ' <"$TMP/res/$1.$2" | sed 's/ $//; s/ / \/ /g'; else echo -; fi
-}
-fmt() { # value decimals
-    case $1 in -|FAIL) echo "$1" ;; *) awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f\n", d, v }' ;; esac
-}
-ratio() { # value direct
-    case "$1 $2" in
-    *-* | *FAIL*) echo - ;;
-    *) awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx\n", a / b; else print "-" }' ;;
-    esac
 }
 diff_us() { # value direct -> "+N.N us"
     case "$1 $2" in
@@ -410,7 +373,7 @@ diff_us() { # value direct -> "+N.N us"
 # Direct's medians, the denominators: D_t1, D_t8...
 D_t1='' D_t8='' D_pp50='' D_pp99='' D_rt32='' D_prt32='' D_cps=''
 for k in t1 t8 pp50 pp99 rt32 prt32 cps; do
-    eval "D_$k=\$(median $k direct)"
+    eval "D_$k=\$(median \"\$TMP/res/$k.direct\")"
 done
 MIB1=$((BYTES1 >> 20))
 MIB8=$((BYTES8 >> 20))
@@ -428,21 +391,21 @@ for p in $ALL_PATHS; do
         echo "$line |"
         continue
     fi
-    t1=$(median t1 "$p") t8=$(median t8 "$p")
-    p50=$(median p50 "$p") p99=$(median p99 "$p") p999=$(median p999 "$p")
-    rt32=$(median rt32 "$p") cps=$(median cps "$p")
+    t1=$(median "$TMP/res/t1.$p") t8=$(median "$TMP/res/t8.$p")
+    p50=$(median "$TMP/res/p50.$p") p99=$(median "$TMP/res/p99.$p") p999=$(median "$TMP/res/p999.$p")
+    rt32=$(median "$TMP/res/rt32.$p") cps=$(median "$TMP/res/cps.$p")
     if [ -n "$NOPIN" ]; then
         pin1="skipped: $NOPIN | - | - | -" pin2="skipped | -"
     else
-        pp50=$(median pp50 "$p") pp99=$(median pp99 "$p") prt32=$(median prt32 "$p")
+        pp50=$(median "$TMP/res/pp50.$p") pp99=$(median "$TMP/res/pp99.$p") prt32=$(median "$TMP/res/prt32.$p")
         pin1="$(fmt "$pp50" 1) | $(diff_us "$pp50" "$D_pp50") | $(fmt "$pp99" 1) | $(ratio "$pp99" "$D_pp99")"
         pin2="$(fmt "$prt32" 0) | $(ratio "$prt32" "$D_prt32")"
     fi
     if [ "$p" = direct ]; then
         cpu="n/a" mem="n/a"
     else
-        cpu="$(fmt "$(median ct1 "$p")" 2) / $(fmt "$(median ct8 "$p")" 2)"
-        mem=$(fmt "$(median mem "$p")" 0)
+        cpu="$(fmt "$(median "$TMP/res/ct1.$p")" 2) / $(fmt "$(median "$TMP/res/ct8.$p")" 2)"
+        mem=$(fmt "$(median "$TMP/res/mem.$p")" 0)
     fi
     echo "| $(path_name "$p") | $(fmt "$t1" 1) | $(ratio "$t1" "$D_t1") | $(fmt "$t8" 1) | $(ratio "$t8" "$D_t8") | $cpu | $(fmt "$p50" 1) | $(fmt "$p99" 1) | $(fmt "$p999" 1) | $pin1 | $(fmt "$rt32" 0) | $(ratio "$rt32" "$D_rt32") | $pin2 | $(fmt "$cps" 0) | $(ratio "$cps" "$D_cps") | $mem |"
 done
