@@ -85,19 +85,7 @@ done
 
 # --- what it needs ---------------------------------------------------------
 
-# Without wrk or nginx there is nothing to measure: a skip, not a setup
-# error (a failure in CI, which installs both).
-skip_all() {
-    echo "bench/http.sh: skipped: $1"
-    [ "$STRICT" != 1 ] || { log "WR_STRICT=1: a skipped benchmark is a failure"; exit 1; }
-    exit 0
-}
-command -v wrk >/dev/null 2>&1 || skip_all "no wrk (Debian: apt-get install wrk)"
-NGINX=$(command -v nginx 2>/dev/null || true)
-[ -n "$NGINX" ] || for n in /usr/sbin/nginx /usr/local/sbin/nginx /usr/local/nginx/sbin/nginx; do
-    if [ -x "$n" ]; then NGINX=$n; break; fi
-done
-[ -n "$NGINX" ] || skip_all "no nginx (Debian: apt-get install nginx-light)"
+need_wrk_nginx
 for b in "$WARREN" "$TCPBULK"; do
     if [ ! -x "$b" ]; then
         log "$b is not built (make all $TCPBULK)"
@@ -107,81 +95,6 @@ done
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/warren-http-bench.XXXXXX") || exit 2
 bench_traps
-
-# --- nginx: a private instance, a plain process ------------------------------
-
-NG=$TMP/nginx
-mkdir -p "$NG/www" "$NG/tmp" || exit 2
-head -c 1024 /dev/urandom >"$NG/www/1k.bin" || exit 2
-head -c 102400 /dev/urandom >"$NG/www/100k.bin" || exit 2
-# nginx's worker runs as an unprivileged user when the script runs as root:
-# it must reach the files (the directories stay unlistable to others).
-chmod 711 "$TMP" "$NG"
-chmod 755 "$NG/www"
-chmod 644 "$NG/www/1k.bin" "$NG/www/100k.bin"
-
-start_nginx() {
-    sn_=0
-    while [ $sn_ -lt 3 ]; do
-        sn_=$((sn_ + 1))
-        free_port || { log "no free port for nginx"; return 1; }
-        NPORT=$FREE_PORT
-        cat >"$NG/nginx.conf" <<EOC
-worker_processes 1;
-pid $NG/nginx.pid;
-error_log $NG/error.log warn;
-events {
-    worker_connections 1024;
-}
-http {
-    access_log off;
-    default_type application/octet-stream;
-    sendfile on;
-    tcp_nodelay on;
-    keepalive_requests 100000;
-    keepalive_timeout 60s;
-    client_body_temp_path $NG/tmp/body;
-    proxy_temp_path $NG/tmp/proxy;
-    fastcgi_temp_path $NG/tmp/fastcgi;
-    uwsgi_temp_path $NG/tmp/uwsgi;
-    scgi_temp_path $NG/tmp/scgi;
-    server {
-        listen $HOST:$NPORT;
-        server_name _;
-        root $NG/www;
-        location / { }
-    }
-}
-EOC
-        rm -f "$NG/nginx.pid"
-        : >"$NG/nginx.out"
-        "$NGINX" -p "$NG/" -c "$NG/nginx.conf" -e "$NG/error.log" -g 'daemon off;' \
-            >"$NG/nginx.out" 2>&1 &
-        NGINX_PID=$!
-        PIDS="$PIDS $NGINX_PID"
-        # The pid file is written once the listener is bound.
-        w_=0
-        while [ ! -s "$NG/nginx.pid" ] && is_live "$NGINX_PID" && [ $w_ -lt 200 ]; do
-            nap 0.05
-            w_=$((w_ + 1))
-        done
-        if [ -s "$NG/nginx.pid" ] && is_live "$NGINX_PID"; then
-            # Its worker up too, before the first run counts on it.
-            NGINX_WORKER=
-            while [ -z "$NGINX_WORKER" ] && [ $w_ -lt 200 ]; do
-                NGINX_WORKER=$(tree_list "$NGINX_PID" | sed -n '2s/ .*//p')
-                [ -n "$NGINX_WORKER" ] || nap 0.05
-                w_=$((w_ + 1))
-            done
-            NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's/.*nginx\///')
-            return 0
-        fi
-        stop_pid "$NGINX_PID"
-    done
-    log "nginx did not start:"
-    cat "$NG/nginx.out" "$NG/error.log" 2>/dev/null | tail -n 5 | sed 's/^/  /' >&2
-    return 1
-}
 
 # The TCP paths' check that they work (see path_probe in peers.sh): one
 # GET through them answered 200, by curl if there is one, else by wrk
@@ -206,42 +119,14 @@ PROBE_CMD=http_probe
 cp "$WARREN" "$TMP/warren" || exit 2
 WBIN=$TMP/warren
 
-# start_tunnel [SERVER ARGS...]: a server and a client; sets SPID, CPID,
-# HPORT and WORKERS, logs in $TMP/server.log, client.out, client.err.
+# start_tunnel PREFIX [SERVER ARGS...]: a server and a client (sets SPID,
+# CPID, HPORT and WORKERS); logs in $TMP/PREFIXserver.log, client.out and
+# client.err.
 start_tunnel() {
-    : >"$TMP/server.log"
-    : >"$TMP/client.out"
-    : >"$TMP/client.err"
-    "$WBIN" server "$@" --bind "$HOST:0" --http-bind "$HOST:0" --domain "$DOMAIN" \
-        --tcp-bind "$HOST" --token "$TOKEN" >"$TMP/server.log" 2>&1 &
-    SPID=$!
-    PIDS="$PIDS $SPID"
-    if ! wait_line "$TMP/server.log" 'http ingress on ' "$SPID" 10 ||
-        ! wait_line "$TMP/server.log" 'warren server listening on ' "$SPID" 10; then
-        log "the warren server did not start:"
-        tail -n 5 "$TMP/server.log" | sed 's/^/  /' >&2
-        return 1
-    fi
-    CPORT=$(sed -n "s/.*warren server listening on $HOST:\([0-9]*\) .*/\1/p" "$TMP/server.log" | head -n 1)
-    HPORT=$(sed -n 's/.*http ingress on .* port \([0-9]*\),.*/\1/p' "$TMP/server.log" | head -n 1)
-    [ -n "$HPORT" ] ||
-        HPORT=$(sed -n "s/.*http ingress on $HOST:\([1-9][0-9]*\).*/\1/p" "$TMP/server.log" | head -n 1)
-    WORKERS=$(sed -n 's/.*, \([0-9]*\) workers.*/\1/p' "$TMP/server.log" | head -n 1)
-    if [ -z "$CPORT" ] || [ -z "$HPORT" ]; then
-        log "cannot read the server's ports from its log:"
-        sed 's/^/  /' "$TMP/server.log" >&2
-        return 1
-    fi
-    "$WBIN" client --server "$HOST:$CPORT" --token "$TOKEN" --local-addr "$HOST:$NPORT" \
-        --subdomain "$SUB" >"$TMP/client.out" 2>"$TMP/client.err" &
-    CPID=$!
-    PIDS="$PIDS $CPID"
-    if ! wait_line "$TMP/client.out" '^tunnel ' "$CPID" 10; then
-        log "the tunnel did not come up:"
-        tail -n 5 "$TMP/client.err" | sed 's/^/  client: /' >&2
-        tail -n 5 "$TMP/server.log" | sed 's/^/  server: /' >&2
-        return 1
-    fi
+    st_=$1
+    shift
+    start_http_server "$TMP/${st_}server.log" "$@" &&
+        start_http_client "$TMP/${st_}client.out" "$TMP/${st_}client.err" "$SUB"
 }
 
 # The plugins path: the same pair, its server loading the four plugins.
@@ -268,17 +153,12 @@ plugins:
       format: combined
   - plugin: circuit_breaker
 EOF
-    for f_ in server.log client.out client.err; do
-        [ ! -f "$TMP/$f_" ] || mv "$TMP/$f_" "$TMP/plain.$f_"
-    done
-    PLAIN_SPID=$SPID PLAIN_CPID=$CPID PLAIN_HPORT=$HPORT
+    PLAIN_SPID=$SPID PLAIN_CPID=$CPID PLAIN_CPORT=$CPORT PLAIN_HPORT=$HPORT
     WARREN_PLUGIN_DIR=$(pwd)/plugins
     export WARREN_PLUGIN_DIR
-    start_tunnel -c "$TMP/plugins.yaml" || return 1
+    start_tunnel plugins. -c "$TMP/plugins.yaml" || return 1
     PLUG_SPID=$SPID PLUG_CPID=$CPID PLUG_HPORT=$HPORT
-    for f_ in server.log client.out client.err; do mv "$TMP/$f_" "$TMP/plugins.$f_"; done
-    for f_ in server.log client.out client.err; do mv "$TMP/plain.$f_" "$TMP/$f_"; done
-    SPID=$PLAIN_SPID CPID=$PLAIN_CPID HPORT=$PLAIN_HPORT
+    SPID=$PLAIN_SPID CPID=$PLAIN_CPID CPORT=$PLAIN_CPORT HPORT=$PLAIN_HPORT
 }
 
 # --- the rows ----------------------------------------------------------------
@@ -428,8 +308,8 @@ rss() { # -> "server client" VmRSS in kB ("-" when unreadable)
 START=$(date +%s)
 LOAD0=$(cut -d" " -f1-3 /proc/loadavg 2>/dev/null)
 log "$MODE mode: $RUNS run(s) of ${SECS} s per row; wrk -t$THREADS -c$CONNS; $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"
-start_nginx || exit 2
-start_tunnel || exit 2
+start_nginx 1 100 || exit 2
+start_tunnel "" || exit 2
 log "nginx $NGINX_VERSION on $HOST:$NPORT (pid $NGINX_PID); warren server pid $SPID (HTTP ingress $HOST:$HPORT, ${WORKERS:-?} workers), client pid $CPID"
 ROWS="direct"
 for p in $TCP_ROWS; do

@@ -60,6 +60,28 @@
 #      ratio VALUE BASE     VALUE / BASE as "1.23x"; "-" when either is not
 #                           a figure
 #
+# nginx and warren's HTTP tunnel (the sourcing script sets DOMAIN and TOKEN
+# for these, and WBIN):
+#
+#      need_wrk_nginx       sets NGINX (the nginx binary); without wrk or
+#                           nginx, skip_all
+#      skip_all WHY         "LOG_TAG: skipped: WHY" on stdout and exit 0
+#                           (exit 1 under WR_STRICT=1)
+#      start_nginx KIB...   a private nginx (a plain process, never the
+#                           system's service; worker_processes 1, keep-alive,
+#                           access_log off) on 127.0.0.1:NPORT serving
+#                           KIBk.bin, KIB KiB of random bytes, for each KIB.
+#                           Sets NG (its directory), NPORT, NGINX_PID,
+#                           NGINX_WORKER and NGINX_VERSION
+#      start_http_server LOG [ARGS...]
+#                           warren server ARGS, with an HTTP ingress for
+#                           DOMAIN, its output to LOG. Sets SPID, CPORT (its
+#                           control port), HPORT (its ingress) and WORKERS
+#      start_http_client OUT ERR SUB [ARGS...]
+#                           warren client ARGS of that server, publishing
+#                           nginx as SUB.DOMAIN; its stdout (the "tunnel"
+#                           line) to OUT, its log to ERR. Sets CPID
+#
 # The sourcing script sets TMP (its private temporary directory, created
 # before any path starts), LOG_TAG (the prefix of progress lines) and, for
 # the warren paths, WBIN (the warren binary under test). It may read and
@@ -684,4 +706,144 @@ path_describe() {
         echo "./warren client --server $HOST:CTRL --token TOKEN --local-addr $HOST:TARGET --remote-port PUB$([ "$1" = tls ] && echo ' --tls --tls-ca ca.pem --tls-server-name localhost') &"
         ;;
     esac
+}
+
+# --- nginx and warren's HTTP tunnel (bench/http.sh, bench/dash.sh) ------------
+
+# skip_all WHY: nothing to measure here (wrk or nginx missing): a skip, not
+# a setup error; a failure under WR_STRICT=1 (CI installs both).
+skip_all() {
+    echo "$LOG_TAG: skipped: $1"
+    [ "$STRICT" != 1 ] || { log "WR_STRICT=1: a skipped benchmark is a failure"; exit 1; }
+    exit 0
+}
+need_wrk_nginx() {
+    command -v wrk >/dev/null 2>&1 || skip_all "no wrk (Debian: apt-get install wrk)"
+    NGINX=$(command -v nginx 2>/dev/null || true)
+    [ -n "$NGINX" ] || for nw_n in /usr/sbin/nginx /usr/local/sbin/nginx /usr/local/nginx/sbin/nginx; do
+        if [ -x "$nw_n" ]; then NGINX=$nw_n; break; fi
+    done
+    [ -n "$NGINX" ] || skip_all "no nginx (Debian: apt-get install nginx-light)"
+}
+
+# start_nginx KIB...: nginx as a plain process (never the system's service),
+# all of it in $TMP/nginx (NG), serving KIBk.bin (KIB KiB of random bytes)
+# for each KIB. Up to 3 attempts (a free port can be taken between the
+# check and the bind).
+start_nginx() {
+    NG=$TMP/nginx
+    mkdir -p "$NG/www" "$NG/tmp" || return 1
+    for sn_k in "$@"; do
+        head -c $((sn_k * 1024)) /dev/urandom >"$NG/www/${sn_k}k.bin" || return 1
+    done
+    # nginx's worker runs as an unprivileged user when the script runs as
+    # root: it must reach the files (the directories stay unlistable to
+    # others).
+    chmod 711 "$TMP" "$NG"
+    chmod 755 "$NG/www"
+    chmod 644 "$NG/www"/*.bin
+    sn_=0
+    while [ $sn_ -lt 3 ]; do
+        sn_=$((sn_ + 1))
+        free_port || { log "no free port for nginx"; return 1; }
+        NPORT=$FREE_PORT
+        cat >"$NG/nginx.conf" <<EOC
+worker_processes 1;
+pid $NG/nginx.pid;
+error_log $NG/error.log warn;
+events {
+    worker_connections 1024;
+}
+http {
+    access_log off;
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nodelay on;
+    keepalive_requests 100000;
+    keepalive_timeout 60s;
+    client_body_temp_path $NG/tmp/body;
+    proxy_temp_path $NG/tmp/proxy;
+    fastcgi_temp_path $NG/tmp/fastcgi;
+    uwsgi_temp_path $NG/tmp/uwsgi;
+    scgi_temp_path $NG/tmp/scgi;
+    server {
+        listen $HOST:$NPORT;
+        server_name _;
+        root $NG/www;
+        location / { }
+    }
+}
+EOC
+        rm -f "$NG/nginx.pid"
+        bg_run "$NG/nginx.out" "$NG/nginx.out" "$NGINX" -p "$NG/" -c "$NG/nginx.conf" \
+            -e "$NG/error.log" -g 'daemon off;'
+        NGINX_PID=$BG_PID
+        # The pid file is written once the listener is bound.
+        w_=0
+        while [ ! -s "$NG/nginx.pid" ] && is_live "$NGINX_PID" && [ $w_ -lt 200 ]; do
+            nap 0.05
+            w_=$((w_ + 1))
+        done
+        if [ -s "$NG/nginx.pid" ] && is_live "$NGINX_PID"; then
+            # Its worker up too, before the first run counts on it.
+            NGINX_WORKER=
+            while [ -z "$NGINX_WORKER" ] && [ $w_ -lt 200 ]; do
+                NGINX_WORKER=$(tree_list "$NGINX_PID" | sed -n '2s/ .*//p')
+                [ -n "$NGINX_WORKER" ] || nap 0.05
+                w_=$((w_ + 1))
+            done
+            # shellcheck disable=SC2034 # read by the sourcing scripts
+            NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's/.*nginx\///')
+            return 0
+        fi
+        stop_pid "$NGINX_PID"
+    done
+    log "nginx did not start:"
+    cat "$NG/nginx.out" "$NG/error.log" 2>/dev/null | tail -n 5 | sed 's/^/  /' >&2
+    return 1
+}
+
+# start_http_server LOG [ARGS...]: `warren server ARGS` with an HTTP ingress
+# for DOMAIN and TCP ports on 127.0.0.1, control and ingress ports chosen
+# by the system (read back from LOG, its stdout and stderr).
+start_http_server() {
+    hs_log=$1
+    shift
+    bg_run "$hs_log" "$hs_log" "$WBIN" server "$@" --bind "$HOST:0" --http-bind "$HOST:0" \
+        --domain "$DOMAIN" --tcp-bind "$HOST" --token "$TOKEN"
+    SPID=$BG_PID
+    if ! wait_line "$hs_log" 'http ingress on ' "$SPID" 10 ||
+        ! wait_line "$hs_log" 'warren server listening on ' "$SPID" 10; then
+        log "the warren server did not start:"
+        tail -n 5 "$hs_log" | sed 's/^/  /' >&2
+        return 1
+    fi
+    CPORT=$(sed -n "s/.*warren server listening on $HOST:\([0-9]*\) .*/\1/p" "$hs_log" | head -n 1)
+    HPORT=$(sed -n 's/.*http ingress on .* port \([0-9]*\),.*/\1/p' "$hs_log" | head -n 1)
+    [ -n "$HPORT" ] ||
+        HPORT=$(sed -n "s/.*http ingress on $HOST:\([1-9][0-9]*\).*/\1/p" "$hs_log" | head -n 1)
+    # shellcheck disable=SC2034 # read by the sourcing scripts
+    WORKERS=$(sed -n 's/.*, \([0-9]*\) workers.*/\1/p' "$hs_log" | head -n 1)
+    if [ -z "$CPORT" ] || [ -z "$HPORT" ]; then
+        log "cannot read the server's ports from its log:"
+        sed 's/^/  /' "$hs_log" >&2
+        return 1
+    fi
+}
+
+# start_http_client OUT ERR SUB [ARGS...]: `warren client ARGS` of the last
+# server started, publishing nginx as SUB.DOMAIN; stdout (its "tunnel"
+# line) to OUT, its log to ERR. Returns once the tunnel is up.
+start_http_client() {
+    hc_out=$1 hc_err=$2 hc_sub=$3
+    shift 3
+    bg_run "$hc_out" "$hc_err" "$WBIN" client --server "$HOST:$CPORT" --token "$TOKEN" \
+        --local-addr "$HOST:$NPORT" --subdomain "$hc_sub" "$@"
+    CPID=$BG_PID
+    if ! wait_line "$hc_out" '^tunnel ' "$CPID" 10; then
+        log "the tunnel of $hc_sub.$DOMAIN did not come up:"
+        tail -n 5 "$hc_err" | sed 's/^/  client: /' >&2
+        tail -n 5 "$hs_log" | sed 's/^/  server: /' >&2
+        return 1
+    fi
 }
