@@ -16,7 +16,9 @@
 # across paths so that noise from a shared machine hits every path alike.
 # Progress goes to stderr; the report (a markdown table) to stdout at the end.
 # Exit status: 0 when every run passed, 1 when any stream failed or a run
-# broke or timed out, 2 on a setup error.
+# broke or timed out, 2 on a setup error. Ports, process control and medians
+# come from bench/peers.sh: every process it starts is stopped by its PID on
+# exit (Ctrl-C included); BENCH_KEEP=1 keeps the temporary directory.
 
 set -u
 LC_ALL=C
@@ -24,10 +26,13 @@ export LC_ALL
 
 cd "$(dirname "$0")/.." || exit 2
 
+LOG_TAG=bench
+TCPBULK=bench/tcpbulk
+# shellcheck source=bench/peers.sh
+. ./bench/peers.sh
+
 MUXPEER=t/tools/muxpeer
 GOSMUX=t/tools/gosmux/gosmux
-TCPBULK=bench/tcpbulk
-HOST=127.0.0.1
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     MODE=quick RUNS=1 BYTES1=$((64 << 20)) BYTES8=$((8 << 20))
@@ -60,41 +65,17 @@ PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
 [ -x "$PYTHON" ] || PYTHON=python3
 TIME=
 [ -x /usr/bin/time ] && TIME=/usr/bin/time
-TIMEOUT=
-command -v timeout >/dev/null 2>&1 && TIMEOUT=timeout
-TICKS=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 PATHS="direct wext wsmux"
 [ $HAVE_GO = yes ] && PATHS="$PATHS go"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/warren-bench.XXXXXX") || exit 2
-mkdir "$TMP/res"
+bench_traps
+mkdir "$TMP/res" || exit 2
 FAILED=0
 LPID=
-DPID=
 
-cleanup() {
-    for p in $DPID $LPID; do
-        kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log() { echo "bench: $*" >&2; }
 py() { "$PYTHON" -c "$@"; }
-
-free_port() {
-    py 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-# Sleep in small steps (fractional sleep is not POSIX; fall back to 1 s).
-nap() { sleep "$1" 2>/dev/null || sleep 1; }
 
 # The commands, by path. $1 = address; listener extra args follow.
 listen_cmd() { # path addr [streams-limit]
@@ -119,7 +100,7 @@ drive_cmd() { # path addr streams bytes [idle]
     go) echo "$GOSMUX --connect $2 --drive --proto smux2 --streams $3 --bytes $4 --timeout ${RUN_LIMIT}s" ;;
     esac
 }
-path_name() {
+row_name() {
     case $1 in
     direct) echo "direct TCP" ;;
     wext) echo "warren mux (warren ext)" ;;
@@ -128,76 +109,36 @@ path_name() {
     esac
 }
 
-# /proc readers. cpu_ticks: utime+stime of the whole process (all threads).
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
-status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null; }
-
 # Start a listener for path $1 (optional $2: stream limit); sets LPID, ADDR.
 start_listener() {
     for _ in 1 2 3; do
-        ADDR=$HOST:$(free_port)
-        # Emptied here, not by the child's redirection: that happens after
-        # the fork, and the wait below could meanwhile find the previous
-        # listener's "listening on" line and connect before this one is up.
-        : >"$TMP/l.out"
-        : >"$TMP/l.err"
-        # shellcheck disable=SC2046
-        $(listen_cmd "$1" "$ADDR" "${2:-}") >"$TMP/l.out" 2>"$TMP/l.err" &
-        LPID=$!
-        i=0
-        while [ $i -lt 250 ]; do
-            if grep -q 'listening on' "$TMP/l.out" "$TMP/l.err" 2>/dev/null; then
-                return 0
-            fi
-            kill -0 "$LPID" 2>/dev/null || break
-            nap 0.02
-            i=$((i + 1))
-        done
+        free_port || break
+        ADDR=$HOST:$FREE_PORT
+        # shellcheck disable=SC2046 # the command, split on purpose
+        bg_run "$TMP/l.log" "$TMP/l.log" $(listen_cmd "$1" "$ADDR" "${2:-}")
+        LPID=$BG_PID
+        wait_line "$TMP/l.log" 'listening on' "$LPID" 5 && return 0
         stop_listener
     done
     log "$1: listener did not start:"
-    sed 's/^/  /' "$TMP/l.err" >&2
+    sed 's/^/  /' "$TMP/l.log" >&2
     return 1
 }
 
 stop_listener() {
     [ -n "$LPID" ] || return 0
-    kill -TERM "$LPID" 2>/dev/null
-    i=0
-    while kill -0 "$LPID" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$LPID/stat" 2>/dev/null |
-        cut -d' ' -f1)" != Z ] && [ $i -lt 100 ]; do
-        nap 0.05
-        i=$((i + 1))
-    done
-    kill -KILL "$LPID" 2>/dev/null
-    wait "$LPID" 2>/dev/null
+    stop_pid "$LPID"
     LPID=
-}
-
-# Check a driver's "N passed, M failed" line; $1 what, $2 rc, $3 streams.
-check_result() {
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$TMP/d.out" | tail -n 1)
-    passed=${line%% passed*}
-    failed=${line#*passed, }
-    failed=${failed%% failed*}
-    if [ -z "$line" ] || [ "$2" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -ne "$3" ]; then
-        FAILED=1
-        log "FAILED: $1 (exit $2, '${line:-no result line}')"
-        sed 's/^/  /' "$TMP/d.err" | tail -n 5 >&2
-        return 1
-    fi
-    return 0
 }
 
 # Run a driver to completion, bounded by RUN_LIMIT. Sets RC, DCPU (seconds,
 # user+system of the driver) and DMAXKB (its peak RSS in kB).
 run_driver() {
     DCPU='' DMAXKB=''
-    if [ -n "$TIME" ] && [ -n "$TIMEOUT" ]; then
-        # shellcheck disable=SC2046
-        $TIMEOUT -k 5 $RUN_LIMIT $TIME -f '%U %S %M' -o "$TMP/time" "$@" \
-            >"$TMP/d.out" 2>"$TMP/d.err"
-        RC=$?
+    if [ -n "$TIME" ]; then
+        rm -f "$TMP/time"
+        run_limited $RUN_LIMIT "$TMP/d.out" "$TMP/d.err" $TIME -f '%U %S %M' -o "$TMP/time" "$@"
+        # shellcheck disable=SC2046 # three numbers
         set -- $(tail -n 1 "$TMP/time" 2>/dev/null)
         if [ $# -eq 3 ]; then
             DCPU=$(py "print(round($1 + $2, 2))")
@@ -205,28 +146,29 @@ run_driver() {
         fi
         return 0
     fi
-    # No /usr/bin/time or timeout(1): poll /proc until the driver is a zombie
-    # (its stat still has the final CPU times then) and keep the last values.
-    "$@" >"$TMP/d.out" 2>"$TMP/d.err" &
-    DPID=$!
+    # No /usr/bin/time: poll /proc until the driver is a zombie (its stat
+    # still has the final CPU times then) and keep the last values.
+    bg_run "$TMP/d.out" "$TMP/d.err" "$@"
+    dp_=$BG_PID
     t0=$(date +%s)
     ticks=0 hwm=0
     while :; do
-        stat=$(sed 's/.*) //' "/proc/$DPID/stat" 2>/dev/null) || break
-        [ -n "$stat" ] || break
-        ticks=$(echo "$stat" | awk '{print $12 + $13}')
-        h=$(status_kb "$DPID" VmHWM)
+        done_=no
+        is_live "$dp_" || done_=yes
+        t_=$(cpu_ticks "$dp_")
+        [ "$t_" -lt "$ticks" ] || ticks=$t_
+        h=$(status_kb "$dp_" VmHWM)
         [ -n "$h" ] && hwm=$h
-        [ "$(echo "$stat" | cut -d' ' -f1)" = Z ] && break
+        [ $done_ = no ] || break
         if [ $(($(date +%s) - t0)) -ge $RUN_LIMIT ]; then
-            log "driver timed out after ${RUN_LIMIT}s: killing $DPID"
-            kill -KILL "$DPID" 2>/dev/null
+            log "driver timed out after ${RUN_LIMIT}s: killing $dp_"
+            kill -KILL "$dp_" 2>/dev/null
         fi
         nap 0.02
     done
-    wait "$DPID"
+    wait "$dp_"
     RC=$?
-    DPID=
+    forget "$dp_"
     DCPU=$(py "print(round($ticks / $TICKS, 2))")
     DMAXKB=$hwm
 }
@@ -235,10 +177,12 @@ run_driver() {
 # CPU s/GB) to the result files.
 tput_run() { # path streams bytes tag
     start_listener "$1" || { FAILED=1; echo FAIL >>"$TMP/res/$4.$1"; return; }
+    # shellcheck disable=SC2046 # the command, split on purpose
     run_driver $(drive_cmd "$1" "$ADDR" "$2" "$3")
-    lticks=$(cpu_ticks "$LPID")
+    lticks=
+    is_live "$LPID" && lticks=$(tree_ticks "$LPID")
     stop_listener
-    if ! check_result "$1 $2x$3" "$RC" "$2"; then
+    if ! check_result "$1 $2x$3" "$2"; then
         echo FAIL >>"$TMP/res/$4.$1"
         [ "$2" = 1 ] && echo FAIL >>"$TMP/res/cpu.$1"
         return
@@ -267,32 +211,26 @@ mem_run() { # path streams
     start_listener "$1" $IDLE_N || { FAILED=1; return; }
     l0=$(status_kb "$LPID" VmRSS)
     if [ "$1" = go ]; then
+        # shellcheck disable=SC2046
         run_driver $(drive_cmd go "$ADDR" "$2" 1)
         l1=$(status_kb "$LPID" VmHWM)
         d1=$DMAXKB
     else
-        : >"$TMP/d.out" # see start_listener: the wait below reads it
-        : >"$TMP/d.err"
         # shellcheck disable=SC2046
-        $(drive_cmd "$1" "$ADDR" "$2" 1 idle) >"$TMP/d.out" 2>"$TMP/d.err" &
-        DPID=$!
-        i=0 limit=$((IDLE_LIMIT * 20))
-        while ! grep -q ' passed, ' "$TMP/d.out" && kill -0 "$DPID" 2>/dev/null &&
-            [ $i -lt $limit ]; do
-            nap 0.05
-            i=$((i + 1))
-        done
+        bg_run "$TMP/d.out" "$TMP/d.err" $(drive_cmd "$1" "$ADDR" "$2" 1 idle)
+        dp_=$BG_PID
+        wait_line "$TMP/d.out" ' passed, ' "$dp_" $IDLE_LIMIT
         nap 0.2 # let the listener finish with the last streams
         l1=$(status_kb "$LPID" VmRSS)
-        d1=$(status_kb "$DPID" VmRSS)
+        d1=$(status_kb "$dp_" VmRSS)
+        # It holds the session until stopped: gone by itself, it failed.
         RC=0
-        kill -0 "$DPID" 2>/dev/null || { wait "$DPID"; RC=$?; [ $RC -eq 0 ] && RC=1; }
-        kill -TERM "$DPID" 2>/dev/null
-        wait "$DPID" 2>/dev/null
-        DPID=
+        is_live "$dp_" || RC=1
+        stop_pid "$dp_"
+        [ $RC -eq 0 ] || [ "$STOP_RC" -eq 0 ] || RC=$STOP_RC
     fi
     stop_listener
-    check_result "$1 memory, $2 streams" "$RC" "$2" || return
+    check_result "$1 memory, $2 streams" "$2" || return
     if [ -z "$l0" ] || [ -z "$l1" ] || [ -z "$d1" ]; then
         FAILED=1
         log "FAILED: $1 memory, $2 streams: could not read RSS"
@@ -339,21 +277,8 @@ LOAD1=$(cut -d" " -f1-3 /proc/loadavg 2>/dev/null)
 
 # --- the report -----------------------------------------------------------
 
-# median FILE -> the median, "FAIL" if any run failed, "-" when absent.
-median() {
-    [ -s "$1" ] || { echo -; return; }
-    py 'import statistics, sys
-v = open(sys.argv[1]).read().split()
-print("FAIL" if "FAIL" in v else statistics.median(float(x) for x in v))' "$1"
-}
 spread() { # "a / b / c" of the runs, for the notes
     [ -s "$1" ] && tr '\n' ' ' <"$1" | sed 's/ $//; s/ / \/ /g'
-}
-fmt() { # value decimals
-    case $1 in -|FAIL) echo "$1" ;; *) py "print(f'{$1:.$2f}')" ;; esac
-}
-ratio() { # value direct
-    case "$1$2" in *-* | *FAIL*) echo - ;; *) py "print(f'{$1 / $2:.2f}x' if $2 else '-')" ;; esac
 }
 
 dt1=$(median "$TMP/res/t1.direct")
@@ -369,7 +294,7 @@ echo "Commands (PORT: a free port, a fresh listener for every run):"
 echo
 echo '```'
 for p in $PATHS; do
-    echo "# $(path_name "$p")"
+    echo "# $(row_name "$p")"
     echo "$(listen_cmd "$p" "$P") &"
     drive_cmd "$p" "$P" 1 "$BYTES1"
     drive_cmd "$p" "$P" 8 "$BYTES8"
@@ -394,7 +319,7 @@ for p in $PATHS; do
         idlea=$(fmt "$(median "$TMP/res/idlea.$p")" 0)
         [ "$p" = go ] && idle="$idle (3)" || idle="$idle (2)"
     fi
-    echo "| $(path_name "$p") | $(fmt "$t1" 1) | $(ratio "$t1" "$dt1") | $(fmt "$t8" 1) | $(ratio "$t8" "$dt8") | $(fmt "$cpu" 2) (1) | $(ratio "$cpu" "$dcpu") | $idle | $idlea |"
+    echo "| $(row_name "$p") | $(fmt "$t1" 1) | $(ratio "$t1" "$dt1") | $(fmt "$t8" 1) | $(ratio "$t8" "$dt8") | $(fmt "$cpu" 2) (1) | $(ratio "$cpu" "$dcpu") | $idle | $idlea |"
 done
 [ $HAVE_GO = yes ] || echo "| Go xtaci/smux v2 | skipped: $GOSMUX not built (needs Go; make $GOSMUX) | | | | | | | |"
 echo
@@ -410,7 +335,7 @@ fi
 echo
 echo "Runs (MB/s 1 stream; MB/s 8 streams; CPU s/GB; B/stream):"
 for p in $PATHS; do
-    echo "- $(path_name "$p"): $(spread "$TMP/res/t1.$p"); $(spread "$TMP/res/t8.$p"); $(spread "$TMP/res/cpu.$p")$([ "$p" = direct ] || echo "; $(spread "$TMP/res/idle.$p")")"
+    echo "- $(row_name "$p"): $(spread "$TMP/res/t1.$p"); $(spread "$TMP/res/t8.$p"); $(spread "$TMP/res/cpu.$p")$([ "$p" = direct ] || echo "; $(spread "$TMP/res/idle.$p")")"
 done
 if [ $FAILED -ne 0 ]; then
     echo

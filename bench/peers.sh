@@ -1,10 +1,12 @@
-# bench/peers.sh: sourced by bench/tunnel.sh and bench/http.sh (not run on
-# its own). Two things:
+# bench/peers.sh: sourced by bench/mux.sh, bench/tunnel.sh and
+# bench/http.sh (not run on its own). Two things:
 #
-#   1. the helpers both scripts need: progress lines, sleeps, process state
+#   1. the helpers the scripts share: progress lines, sleeps, process state
 #      and CPU time from /proc, stopping a process (and what it forked) by
 #      PID, the EXIT trap that stops everything, waiting for a log line or a
-#      listening port, a free port, a command bounded in time;
+#      listening port, a free port, a command bounded in time, a driver's
+#      result, medians and ratios for the report, a private nginx and
+#      warren's HTTP tunnel (all listed below);
 #   2. the paths a benchmark can forward a public port through, behind one
 #      interface, so that every script starts, checks and stops them alike:
 #
