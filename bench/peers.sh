@@ -1,5 +1,5 @@
-# bench/peers.sh: sourced by bench/mux.sh, bench/tunnel.sh and
-# bench/http.sh (not run on its own). Two things:
+# bench/peers.sh: sourced by bench/mux.sh, bench/tunnel.sh, bench/http.sh
+# and bench/dash.sh (not run on its own). Two things:
 #
 #   1. the helpers the scripts share: progress lines, sleeps, process state
 #      and CPU time from /proc, stopping a process (and what it forked) by
