@@ -373,9 +373,6 @@ total_errors() { # FILE: errors over every run; "FAIL" when a run failed, "-" wh
     if [ ! -s "$1" ]; then echo -; return; fi
     awk '$1 == "FAIL" { f = 1 } { s += $4 } END { if (f) print "FAIL"; else print s + 0 }' "$1"
 }
-spread() { # the runs' req/s, "a / b / c"
-    if [ -s "$1" ]; then awk '{ printf "%s%s", (NR > 1 ? " / " : ""), $1 }' "$1"; else echo -; fi
-}
 wl_name() { case $1 in 1k) echo "GET 1 KiB" ;; 100k) echo "GET 100 KiB" ;; esac; }
 growth() { # a b
     case "$1 $2" in *-*) echo "?" ;; *) awk -v a="$1" -v b="$2" 'BEGIN { printf "%+d", b - a }' ;; esac

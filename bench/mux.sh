@@ -277,10 +277,6 @@ LOAD1=$(cut -d" " -f1-3 /proc/loadavg 2>/dev/null)
 
 # --- the report -----------------------------------------------------------
 
-spread() { # "a / b / c" of the runs, for the notes
-    [ -s "$1" ] && tr '\n' ' ' <"$1" | sed 's/ $//; s/ / \/ /g'
-}
-
 dt1=$(median "$TMP/res/t1.direct")
 dt8=$(median "$TMP/res/t8.direct")
 dcpu=$(median "$TMP/res/cpu.direct")

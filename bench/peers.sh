@@ -58,6 +58,8 @@
 #                           mean of the middle two for an even count (printf
 #                           FMT, default %.10g); FAIL when a run failed
 #                           (a line FAIL), "-" when there is no figure
+#      spread FILE          the runs in FILE (first fields) as "a / b / c",
+#                           for the notes; "-" when there is none
 #      fmt VALUE DECIMALS   VALUE with DECIMALS decimals; "-" and FAIL as is
 #      ratio VALUE BASE     VALUE / BASE as "1.23x"; "-" when either is not
 #                           a figure
@@ -386,6 +388,9 @@ median() {
     awk '$1 != "-" { print $1 }' "$1" | sort -n | awk -v f="${2:-%.10g}" '{ v[NR] = $1 }
         END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]
               else printf f "\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+spread() { # FILE: the runs' figures (first fields), "a / b / c"; "-" when none
+    if [ -s "$1" ]; then awk '{ printf "%s%s", (NR > 1 ? " / " : ""), $1 } END { print "" }' "$1"; else echo -; fi
 }
 fmt() { # value decimals
     case $1 in -|FAIL) echo "$1" ;; *) awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f\n", d, v }' ;; esac

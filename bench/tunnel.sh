@@ -360,9 +360,6 @@ WORKERS=$(sed -n 's/.*, \([0-9]*\) workers.*/\1/p' "$TMP/plain/server.log" 2>/de
 
 # --- the report -------------------------------------------------------------
 
-spread() { # KEY PATH: "a / b / c" of the runs, for the notes
-    if [ -s "$TMP/res/$1.$2" ]; then tr '\n' ' ' <"$TMP/res/$1.$2" | sed 's/ $//; s/ / \/ /g'; else echo -; fi
-}
 diff_us() { # value direct -> "+N.N us"
     case "$1 $2" in
     *-* | *FAIL*) echo - ;;
@@ -437,14 +434,14 @@ echo '```'
 echo
 echo "Runs (MB/s 1 conn; MB/s 8 conns; CPU s/GB 1 conn; 8 conns; echo p50; p99; p99.9 us; pinned p50; p99 us; 32 conns rt/s; pinned; new conn/s; B per idle conn):"
 for p in $PATHS; do
-    line="- $(path_name "$p"): $(spread t1 "$p"); $(spread t8 "$p")"
-    [ "$p" = direct ] || line="$line; $(spread ct1 "$p"); $(spread ct8 "$p")"
-    line="$line; $(spread p50 "$p"); $(spread p99 "$p"); $(spread p999 "$p")"
-    [ -n "$NOPIN" ] || line="$line; $(spread pp50 "$p"); $(spread pp99 "$p")"
-    line="$line; $(spread rt32 "$p")"
-    [ -n "$NOPIN" ] || line="$line; $(spread prt32 "$p")"
-    line="$line; $(spread cps "$p")"
-    [ "$p" = direct ] || line="$line; $(spread mem "$p")"
+    line="- $(path_name "$p"): $(spread "$TMP/res/t1.$p"); $(spread "$TMP/res/t8.$p")"
+    [ "$p" = direct ] || line="$line; $(spread "$TMP/res/ct1.$p"); $(spread "$TMP/res/ct8.$p")"
+    line="$line; $(spread "$TMP/res/p50.$p"); $(spread "$TMP/res/p99.$p"); $(spread "$TMP/res/p999.$p")"
+    [ -n "$NOPIN" ] || line="$line; $(spread "$TMP/res/pp50.$p"); $(spread "$TMP/res/pp99.$p")"
+    line="$line; $(spread "$TMP/res/rt32.$p")"
+    [ -n "$NOPIN" ] || line="$line; $(spread "$TMP/res/prt32.$p")"
+    line="$line; $(spread "$TMP/res/cps.$p")"
+    [ "$p" = direct ] || line="$line; $(spread "$TMP/res/mem.$p")"
     echo "$line"
 done
 if [ "$FAILED" -ne 0 ]; then
