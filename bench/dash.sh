@@ -159,12 +159,14 @@ echo
 awk -v a="$MOFF" -v b="$MCAP" -v c="$COFF" -v d="$CCAP" 'BEGIN {
     printf "Capturing/off: %.2f of the requests/s, %.2f of the client CPU per request (medians).\n", b / a, d / c }'
 echo
+# shellcheck disable=SC2086 # the figures, split on purpose
 set -- $CAPTURED
 echo "The capturing client recorded $1 requests in these runs, keeping the newest $2 ($3 bytes)."
 echo
 echo "| RSS (VmRSS) | kB |"
 echo "|---|---|"
 echo "| fresh capturing client, before any request | $RSS0 |"
+# shellcheck disable=SC2086 # the figures, split on purpose
 set -- $FRESH
 echo "| the same after 1,000 captured requests ($1 entries, $2 bytes held) | $RSS1 |"
 echo "| client with the dashboard off, after the runs | $RSS_OFF_END |"

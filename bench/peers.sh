@@ -39,6 +39,21 @@
 #
 # Running the processes a run needs (each is recorded in PIDS):
 #
+#      bench_traps          the EXIT trap that stops every process left in
+#                           PIDS (newest first) and removes TMP (kept with
+#                           BENCH_KEEP=1), and HUP, INT, PIPE, TERM traps
+#                           that exit through it
+#      free_port            a port on 127.0.0.1 no socket uses, below the
+#                           ephemeral range, in FREE_PORT
+#      wait_line FILE PATTERN PID SECS
+#                           0 once grep -E finds PATTERN in FILE; 1 when
+#                           PID died or SECS ran out first
+#      wait_listen PORT PID SECS
+#                           the same, for a listener on 127.0.0.1:PORT
+#      is_live PID          0 when PID runs (not a zombie)
+#      cpu_ticks PID        utime+stime of PID alone (0 when it is gone)
+#      status_kb PID FIELD  FIELD of /proc/PID/status in kB (VmRSS, VmHWM;
+#                           empty when it is gone)
 #      bg_run OUT ERR CMD...  start CMD in the background, stdout to OUT,
 #                           stderr to ERR (to OUT when ERR is OUT); sets
 #                           BG_PID
@@ -64,8 +79,8 @@
 #      ratio VALUE BASE     VALUE / BASE as "1.23x"; "-" when either is not
 #                           a figure
 #
-# nginx and warren's HTTP tunnel (the sourcing script sets DOMAIN and TOKEN
-# for these, and WBIN):
+# nginx and warren's HTTP tunnel (the sourcing script sets DOMAIN and
+# TOKEN for these):
 #
 #      need_wrk_nginx       sets NGINX (the nginx binary); without wrk or
 #                           nginx, skip_all
@@ -88,12 +103,12 @@
 #
 # The sourcing script sets TMP (its private temporary directory, created
 # before any path starts), LOG_TAG (the prefix of progress lines) and, for
-# the warren paths, WBIN (the warren binary under test). It may read and
-# set FAILED, STRICT_SKIP and PIDS, and read STRICT, TICKS, HOST and
-# TIMEOUT. Every process started here is recorded in PIDS and stopped by
-# its PID (never by name) by path_stop or, at the latest, by the EXIT trap
-# that bench_traps installs. Everything listens and connects on 127.0.0.1
-# only.
+# the warren paths and the HTTP tunnel, WBIN (the warren binary under
+# test). It may read and set FAILED, STRICT_SKIP and PIDS, and read STRICT,
+# TICKS, HOST and TIMEOUT. Every process started here is recorded in PIDS
+# and stopped by its PID (never by name) by stop_pid or path_stop or, at
+# the latest, by the EXIT trap that bench_traps installs. Everything
+# listens and connects on 127.0.0.1 only.
 #
 # Written for POSIX sh with `set -u` (not `set -e`: several helpers return 1
 # as an answer, not as an error).
