@@ -453,18 +453,24 @@ static int wr_http_on_message_complete(http_parser *hp)
 
 /* ---- the parser ------------------------------------------------------------- */
 
-wr_http_parser_t *wr_http_parser_new(int response, size_t max_head)
+/* p as new, with no buffers. */
+static void wr_http_parser_init(wr_http_parser_t *p, int response, size_t max_head)
 {
-    wr_http_parser_t *p = calloc(1, sizeof(*p));
-
-    if (p == NULL)
-        return NULL;
+    memset(p, 0, sizeof(*p));
     http_parser_init(&p->hp, response ? HTTP_RESPONSE : HTTP_REQUEST);
     p->hp.data = p;
     p->response = response != 0;
     p->max_head = max_head ? max_head : WR_HTTP_DEFAULT_HEAD;
     p->expect_method = HTTP_GET;
     p->state = WR_HS_IDLE;
+}
+
+wr_http_parser_t *wr_http_parser_new(int response, size_t max_head)
+{
+    wr_http_parser_t *p = malloc(sizeof(*p));
+
+    if (p != NULL)
+        wr_http_parser_init(p, response, max_head);
     return p;
 }
 
@@ -476,6 +482,26 @@ void wr_http_parser_free(wr_http_parser_t *p)
     free(p->spans);
     free(p->headers);
     free(p);
+}
+
+void wr_http_parser_reset(wr_http_parser_t *p)
+{
+    char *buf = p->buf;
+    size_t cap = p->cap, hcap = p->hcap, max_head = p->max_head;
+    wr_http_span_t *spans = p->spans;
+    wr_http_header_t *headers = p->headers;
+
+    if (cap > WR_HTTP_KEEP_BUF) {
+        free(buf);
+        buf = NULL;
+        cap = 0;
+    }
+    wr_http_parser_init(p, p->response, max_head);
+    p->buf = buf;
+    p->cap = cap;
+    p->spans = spans;
+    p->headers = headers;
+    p->hcap = hcap;
 }
 
 void wr_http_parser_expect(wr_http_parser_t *p, int request_method)

@@ -123,6 +123,13 @@ wr_http_parser_t *wr_http_parser_new(int response, size_t max_head);
  * ignored. */
 void wr_http_parser_free(wr_http_parser_t *p);
 
+/* Make p as wr_http_parser_new left it, for another connection, without
+ * giving back its buffers (heads from it become invalid); a head buffer
+ * grown past WR_HTTP_KEEP_BUF is given back, so that a parser kept for
+ * reuse does not hold a large head's memory. */
+void wr_http_parser_reset(wr_http_parser_t *p);
+#define WR_HTTP_KEEP_BUF (8 * 1024)
+
 /*
  * Response parsers: the method of the request that the next response
  * answers (enum http_method). HEAD: the response has no body whatever its

@@ -31,6 +31,9 @@
 
 #define WR_PX_OUT_HIGH (256 * 1024) /* bytes queued to the service before we stop */
 #define WR_PX_READ_MAX (256 * 1024)
+/* Finished requests kept for the next ones, with their parsers, buffers
+ * and timer: a request then costs no allocation of its own. */
+#define WR_PX_SPARE 16
 
 enum { WR_PX_HEAD, WR_PX_CONNECT, WR_PX_FORWARD };
 
@@ -41,7 +44,8 @@ struct wr_pconn {
     wr_pconn_t *next, *prev; /* the pool's idle list */
     wr_proxy_t *p;
     struct bufferevent *bev;
-    struct event *idle;
+    struct event *idle; /* made the first time the connection is pooled */
+    int pooled;
 };
 
 struct wr_preq {
@@ -76,6 +80,8 @@ struct wr_proxy {
     wr_pconn_t *idle; /* most recently used first */
     int64_t nidle;
     wr_preq_t *reqs;
+    wr_preq_t *spare; /* finished requests for reuse (next), WR_PX_SPARE at most */
+    int nspare;
     wr_proxy_stats_t stats;
     const wr_plugins_t *ps; /* NULL: no plugins */
     uint64_t sid;           /* the client's session, for plugins */
@@ -149,8 +155,7 @@ static void wr_pconn_free(wr_pconn_t *c)
 {
     wr_proxy_t *p = c->p;
 
-    if (c->idle) {
-        event_free(c->idle);
+    if (c->pooled) {
         if (c->prev)
             c->prev->next = c->next;
         else
@@ -159,6 +164,8 @@ static void wr_pconn_free(wr_pconn_t *c)
             c->next->prev = c->prev;
         p->nidle--;
     }
+    if (c->idle)
+        event_free(c->idle);
     if (c->bev)
         bufferevent_free(c->bev);
     free(c);
@@ -187,11 +194,13 @@ static void wr_pconn_put(wr_proxy_t *p, wr_pconn_t *c)
                          (suseconds_t)(p->conf.idle_ms % 1000) * 1000};
 
     if (p->nidle >= p->conf.max_idle || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
-        (c->idle = event_new(p->base, -1, 0, wr_pconn_idle_timeout, c)) == NULL) {
+        (c->idle == NULL &&
+         (c->idle = event_new(p->base, -1, 0, wr_pconn_idle_timeout, c)) == NULL)) {
         wr_pconn_free(c);
         return;
     }
     event_add(c->idle, &tv);
+    c->pooled = 1;
     bufferevent_setcb(c->bev, wr_pconn_idle_read, NULL, wr_pconn_idle_event, c);
     bufferevent_enable(c->bev, EV_READ);
     c->prev = NULL;
@@ -212,8 +221,8 @@ static wr_pconn_t *wr_pconn_take(wr_proxy_t *p)
     if (p->idle)
         p->idle->prev = NULL;
     p->nidle--;
-    event_free(c->idle);
-    c->idle = NULL;
+    event_del(c->idle);
+    c->pooled = 0;
     c->next = c->prev = NULL;
     return c;
 }
@@ -221,6 +230,7 @@ static wr_pconn_t *wr_pconn_take(wr_proxy_t *p)
 /* --- requests ---------------------------------------------------------- */
 
 static void wr_preq_connect(wr_preq_t *r);
+static void wr_preq_on_timeout(evutil_socket_t fd, short what, void *arg);
 static void wr_preq_forward(wr_preq_t *r);
 static void wr_preq_send(wr_preq_t *r);
 static int wr_preq_response(wr_preq_t *r);
@@ -230,6 +240,59 @@ static long wr_preq_ms(const wr_preq_t *r)
     return (long)((wr_papi_now_us() - r->t0_us) / 1000);
 }
 
+static void wr_preq_destroy(wr_preq_t *r)
+{
+    if (r->timer)
+        event_free(r->timer);
+    wr_http_parser_free(r->req);
+    wr_http_parser_free(r->resp);
+    if (r->in)
+        evbuffer_free(r->in);
+    if (r->head)
+        evbuffer_free(r->head);
+    free(r);
+}
+
+/* A request as new, a spare one if there is one; NULL when out of memory. */
+static wr_preq_t *wr_preq_new(wr_proxy_t *p)
+{
+    wr_preq_t *r = p->spare;
+    wr_http_parser_t *req, *resp;
+    struct evbuffer *in, *head;
+    struct event *timer;
+
+    if (r == NULL) {
+        r = calloc(1, sizeof(*r));
+        if (r == NULL)
+            return NULL;
+        r->p = p;
+        r->req = wr_http_parser_new(0, p->conf.max_header);
+        r->resp = wr_http_parser_new(1, p->conf.max_header);
+        r->in = evbuffer_new();
+        r->head = evbuffer_new();
+        r->timer = event_new(p->base, -1, 0, wr_preq_on_timeout, r);
+        return r;
+    }
+    p->spare = r->next;
+    p->nspare--;
+    req = r->req;
+    resp = r->resp;
+    in = r->in;
+    head = r->head;
+    timer = r->timer;
+    memset(r, 0, sizeof(*r));
+    r->p = p;
+    r->req = req;
+    r->resp = resp;
+    r->in = in;
+    r->head = head;
+    r->timer = timer;
+    wr_http_parser_reset(req);
+    wr_http_parser_reset(resp);
+    return r;
+}
+
+/* Ends r; it is kept for reuse while there are few spare ones. */
 static void wr_preq_free(wr_preq_t *r)
 {
     wr_proxy_t *p = r->p;
@@ -252,17 +315,19 @@ static void wr_preq_free(wr_preq_t *r)
         wr_mux_stream_reset(r->s, WR_RST_CANCEL);
         wr_mux_stream_close(r->s);
     }
-    if (r->timer)
-        event_free(r->timer);
-    wr_http_parser_free(r->req);
-    wr_http_parser_free(r->resp);
-    if (r->in)
-        evbuffer_free(r->in);
-    if (r->head)
-        evbuffer_free(r->head);
     p->stats.requests++;
     wr_stats_http(p->mx, r->status, wr_papi_now_us() - r->t0_us);
-    free(r);
+    if (p->nspare < WR_PX_SPARE && r->req != NULL && r->resp != NULL && r->in != NULL &&
+        r->head != NULL && r->timer != NULL) {
+        event_del(r->timer);
+        evbuffer_drain(r->in, evbuffer_get_length(r->in));
+        evbuffer_drain(r->head, evbuffer_get_length(r->head));
+        r->next = p->spare;
+        p->spare = r;
+        p->nspare++;
+        return;
+    }
+    wr_preq_destroy(r);
 }
 
 /* No response can come: tell the server why (it answers 502 or 504). */
@@ -490,12 +555,7 @@ static void wr_preq_local_event(struct bufferevent *bev, short what, void *arg)
         wr_pconn_free(r->c);
         r->c = NULL;
         r->reused = 0;
-        wr_http_parser_free(r->resp);
-        r->resp = wr_http_parser_new(1, r->p->conf.max_header);
-        if (r->resp == NULL) {
-            wr_preq_fail(r, WR_RST_INTERNAL, "out of memory");
-            return;
-        }
+        wr_http_parser_reset(r->resp);
         wr_http_parser_expect(r->resp, wr_http_parser_head(r->req)->method);
         wr_preq_connect(r);
         return;
@@ -730,11 +790,10 @@ static void wr_preq_stream_event(wr_mux_stream_t *s, int ev, void *arg)
 
 void wr_proxy_serve(wr_proxy_t *p, wr_mux_stream_t *s, struct evbuffer *pre, const char *peer)
 {
-    wr_preq_t *r = calloc(1, sizeof(*r));
+    wr_preq_t *r = wr_preq_new(p);
 
     if (r == NULL)
         goto failed;
-    r->p = p;
     r->s = s;
     r->next = p->reqs;
     if (r->next)
@@ -742,11 +801,6 @@ void wr_proxy_serve(wr_proxy_t *p, wr_mux_stream_t *s, struct evbuffer *pre, con
     p->reqs = r;
     r->t0_us = wr_papi_now_us();
     snprintf(r->peer, sizeof(r->peer), "%s", peer);
-    r->req = wr_http_parser_new(0, p->conf.max_header);
-    r->resp = wr_http_parser_new(1, p->conf.max_header);
-    r->in = evbuffer_new();
-    r->head = evbuffer_new();
-    r->timer = event_new(p->base, -1, 0, wr_preq_on_timeout, r);
     if (r->req == NULL || r->resp == NULL || r->in == NULL || r->head == NULL || r->timer == NULL) {
         wr_preq_fail(r, WR_RST_INTERNAL, "out of memory");
         return;
@@ -795,6 +849,11 @@ void wr_proxy_free(wr_proxy_t *p)
         return;
     while (p->reqs)
         wr_preq_free(p->reqs);
+    while (p->spare) {
+        wr_preq_t *r = p->spare;
+        p->spare = r->next;
+        wr_preq_destroy(r);
+    }
     while (p->idle)
         wr_pconn_free(p->idle);
     free(p->tunnel);
