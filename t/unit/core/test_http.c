@@ -700,6 +700,61 @@ START_TEST(test_http__header_count)
 }
 END_TEST
 
+/* A reset parser is as new: a failed parser parses again, a response
+ * parser forgets the method it expected, and a large head buffer goes. */
+START_TEST(test_http__reset)
+{
+    wr_http_parser_t *p = wr_http_parser_new(0, 0);
+    wr_http_parser_t *r = wr_http_parser_new(1, 0);
+    struct evbuffer *in = evbuffer_new();
+    char big[12 * 1024];
+    const char *why;
+
+    ck_assert_int_eq(head(p, in, "BAD\r\n\r\n"), WR_HTTP_ERROR);
+    ck_assert_uint_eq(wr_http_parser_error(p, &why), 400);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    wr_http_parser_reset(p);
+    ck_assert_uint_eq(wr_http_parser_error(p, &why), 0);
+    ck_assert_ptr_null(wr_http_parser_head(p));
+    ck_assert_int_eq(head(p, in, "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok"),
+                     WR_HTTP_HEAD);
+    ck_assert_str_eq(wr_http_parser_head(p)->method_name, "POST");
+    ck_assert_uint_eq(body_done(p, in), 2);
+
+    /* Reset halfway through a head: the rest is a new message's start. */
+    ck_assert_int_eq(head(p, in, "GET /half HTTP/1.1\r\nHo"), WR_HTTP_NEED);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    wr_http_parser_reset(p);
+    ck_assert_int_eq(head(p, in, "GET /b HTTP/1.1\r\nHost: h\r\n\r\n"), WR_HTTP_HEAD);
+    ck_assert(str_is(wr_http_parser_head(p)->url, wr_http_parser_head(p)->url_len, "/b"));
+    ck_assert_uint_eq(body_done(p, in), 0);
+
+    /* A head larger than the buffer a reset keeps, then a small one. */
+    memset(big, 'a', sizeof(big));
+    memcpy(big, "GET /c HTTP/1.1\r\nX: ", 20);
+    memcpy(big + sizeof(big) - 5, "\r\n\r\n", 5);
+    evbuffer_add(in, big, sizeof(big) - 1);
+    ck_assert_int_eq(wr_http_read_head(p, in), WR_HTTP_HEAD);
+    ck_assert_uint_eq(body_done(p, in), 0);
+    wr_http_parser_reset(p);
+    ck_assert_int_eq(head(p, in, "GET /d HTTP/1.1\r\nHost: h\r\n\r\n"), WR_HTTP_HEAD);
+    ck_assert(hdr_is(&wr_http_parser_head(p)->headers[0], "Host", "h"));
+    ck_assert_uint_eq(body_done(p, in), 0);
+
+    /* A response to HEAD has no body; after a reset, one to GET has. */
+    wr_http_parser_expect(r, HTTP_HEAD);
+    ck_assert_int_eq(head(r, in, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n"), WR_HTTP_HEAD);
+    ck_assert_uint_eq(body_done(r, in), 0);
+    wr_http_parser_reset(r);
+    ck_assert_int_eq(head(r, in, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"), WR_HTTP_HEAD);
+    ck_assert_uint_eq(body_done(r, in), 3);
+
+    wr_http_parser_free(p);
+    wr_http_parser_free(r);
+    evbuffer_free(in);
+}
+END_TEST
+
 START_TEST(test_http__body_errors)
 {
     static const char te[] = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -1090,6 +1145,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_http__write_request_traceparent);
     tcase_add_test(tc, test_http__write_response);
     tcase_add_test(tc, test_http__error_page);
+    tcase_add_test(tc, test_http__reset);
     suite_add_tcase(s, tc);
     return s;
 }
