@@ -6,8 +6,9 @@
 # reached these ways, all on 127.0.0.1:
 #
 #   direct:  wrk -> nginx;
-#   haproxy, ssh, gosmux, goyamux, wtcp: wrk -> a public TCP port forwarded
-#            to nginx by haproxy in TCP mode, ssh -R to a private sshd, the
+#   haproxy, haproxy2, ssh, gosmux, goyamux, wtcp: wrk -> a public TCP port
+#            forwarded to nginx by haproxy in TCP mode, by two haproxy relays
+#            in a row (a reference), ssh -R to a private sshd, the
 #            Go reverse tunnel over xtaci/smux or hashicorp/yamux
 #            (bench/gotunnel), or warren's own plain TCP tunnel (the same
 #            paths as bench/tunnel.sh, from bench/peers.sh);
@@ -76,7 +77,7 @@ RUNS=${BENCH_RUNS:-$RUNS}
 WORKLOADS="1k 100k"
 # Rows in report order: the TCP forwarders (bench/peers.sh's paths; wtcp is
 # its "plain", warren's TCP tunnel), then warren's HTTP ingress.
-TCP_ROWS="haproxy ssh gosmux goyamux wtcp"
+TCP_ROWS="haproxy haproxy2 ssh gosmux goyamux wtcp"
 ALL_ROWS="direct $TCP_ROWS plain plugins"
 NOPLUGINS=
 for p_ in auth ratelimit access_log circuit_breaker; do
@@ -403,7 +404,7 @@ for wl in $WORKLOADS; do
     done
 done
 echo
-echo "Forwarder CPU: user+system time of the forwarder's processes (all threads and descendants; haproxy; sshd and ssh; the Go or warren server and client) during the median run, per request; nginx and wrk not counted."
+echo "Forwarder CPU: user+system time of the forwarder's processes (all threads and descendants; haproxy, both for x2; sshd and ssh; the Go or warren server and client) during the median run, per request; nginx and wrk not counted."
 case " $ROWS " in
 *" plugins "*)
     echo

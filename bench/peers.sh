@@ -24,7 +24,9 @@
 #                           report (placeholders in capitals)
 #
 #      Paths: direct (no process: PORT is the target itself), haproxy (TCP
-#      mode), ssh (ssh -R to a private sshd), gosmux and goyamux
+#      mode), haproxy2 (two haproxy relays in a row: what any tunnel with a
+#      server and a client process costs at the least, as a reference),
+#      ssh (ssh -R to a private sshd), gosmux and goyamux
 #      (bench/gotunnel over xtaci/smux or hashicorp/yamux), plain and tls
 #      (a warren server with one TCP port and a warren client, the control
 #      connection plain or TLS 1.3).
@@ -428,7 +430,7 @@ TCPBULK=${TCPBULK:-bench/tcpbulk}
 path_have() {
     case $1 in
     direct) return 0 ;;
-    haproxy)
+    haproxy | haproxy2)
         [ -n "$HAPROXY" ] && return 0
         echo "no haproxy (Debian: apt-get install haproxy)"
         ;;
@@ -467,6 +469,7 @@ path_name() {
     case $1 in
     direct) echo "direct TCP" ;;
     haproxy) echo "haproxy (TCP mode)" ;;
+    haproxy2) echo "haproxy x2 in a row (reference)" ;;
     ssh) echo "ssh -R (OpenSSH, aes128-gcm)" ;;
     gosmux) echo "Go tunnel, xtaci/smux" ;;
     goyamux) echo "Go tunnel, hashicorp/yamux" ;;
@@ -564,10 +567,12 @@ bg_start() { # LOGFILE CMD...: bg_run with stdout and stderr to LOGFILE
     PT_ROOTS="$PT_ROOTS $BG_PID"
 }
 
-start_haproxy() {
+# haproxy_relay DIR NAME TARGET: one haproxy ($TMP/DIR/NAME.cfg) relaying a
+# free port, left in PT_PORT, to TARGET.
+haproxy_relay() {
     free_port || { PT_WHY="no free port"; return 1; }
     PT_PORT=$FREE_PORT
-    cat >"$TMP/haproxy/haproxy.cfg" <<EOF
+    cat >"$TMP/$1/$2.cfg" <<EOF
 global
     maxconn 8192
 defaults
@@ -579,11 +584,16 @@ frontend public
     bind $HOST:$PT_PORT
     default_backend target
 backend target
-    server target $HOST:$1
+    server target $HOST:$3
 EOF
-    bg_start "$TMP/haproxy/haproxy.log" "$HAPROXY" -db -f "$TMP/haproxy/haproxy.cfg"
+    bg_start "$TMP/$1/$2.log" "$HAPROXY" -db -f "$TMP/$1/$2.cfg"
     wait_listen "$PT_PORT" "$BG_PID" 10 || { PT_WHY="haproxy did not listen on $PT_PORT"; return 1; }
 }
+start_haproxy() { haproxy_relay haproxy haproxy "$1"; }
+# The public relay forwards to a second one, which forwards to the target:
+# two processes and three TCP connections per connection, as in a tunnel
+# with a server and a client, with no multiplexing, framing or encryption.
+start_haproxy2() { haproxy_relay haproxy2 inner "$1" && haproxy_relay haproxy2 outer "$PT_PORT"; }
 
 # ssh: keys made once per script run, a fresh sshd and ssh per start.
 ssh_keys() {
@@ -710,6 +720,9 @@ path_describe() {
         echo "# haproxy ($("$HAPROXY" -v 2>/dev/null | sed -n '1s/^HAProxy version \([^ ]*\).*/\1/p'), default threads): $HAPROXY -db -f haproxy.cfg"
         sed "s/bind $HOST:[0-9]*/bind $HOST:PUB/; s/server target $HOST:[0-9]*/server target $HOST:TARGET/; s/^/#   /" \
             "$TMP/haproxy/haproxy.cfg" 2>/dev/null | sed 's/^#   $/#/'
+        ;;
+    haproxy2)
+        echo "# haproxy x2: $HAPROXY -db -f outer.cfg and $HAPROXY -db -f inner.cfg, each like haproxy.cfg, outer.cfg's server being inner.cfg's bind (a reference, not a tunnel)"
         ;;
     ssh)
         echo "# ssh ($(ssh -V 2>&1 | cut -d, -f1)): $SSHD -D -e -f sshd_config, and"

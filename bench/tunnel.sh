@@ -5,7 +5,9 @@
 # Compares, in one run, direct TCP to an echo service (bench/tcpbulk
 # --listen) with the same service reached through a public port on
 # 127.0.0.1 forwarded by: haproxy in TCP mode (one user-space relay, no
-# tunnel: the floor any relay pays), ssh -R to a private sshd, a Go reverse
+# tunnel: the floor any relay pays), two haproxy relays in a row (the floor
+# of a tunnel, which has a server and a client process; a reference row,
+# not a tunnel), ssh -R to a private sshd, a Go reverse
 # tunnel over xtaci/smux and over hashicorp/yamux (bench/gotunnel, as frp
 # and the smux tunnels do it), and a real `warren server` + `warren client`,
 # plain and with TLS on the control connection (bench/peers.sh starts and
@@ -77,7 +79,7 @@ HOLD_N=1000          # connections held open for the memory column
 RUN_LIMIT=120        # seconds before a driver is killed
 HOLD_LIMIT=60        # seconds for the memory run to reach "N held"
 FD_NEED=4096         # HOLD_N fds in the driver, echo service, and each relay end
-ALL_PATHS="direct haproxy ssh gosmux goyamux plain tls"
+ALL_PATHS="direct haproxy haproxy2 ssh gosmux goyamux plain tls"
 
 for b in "$WARREN" "$TCPBULK"; do
     if [ ! -x "$b" ]; then
@@ -416,7 +418,7 @@ fi
 echo
 echo "New conn/s: $CONNRATE_W workers for ${CONNRATE_S} s, each cycle connect, 1 byte echoed, close."
 echo
-echo "Memory: (VmRSS of the path's processes with $HOLD_N connections open and idle, each having echoed 1 byte) minus (the same before they were opened, after one short warm-up connection), / $HOLD_N; read from /proc/PID/status 1 s after the last echo, on a fresh path. haproxy: its process; ssh: sshd with its per-connection processes, and ssh; Go tunnels and warren: server and client. warren server: ${WORKERS:-?} worker threads (the default, one per CPU)."
+echo "Memory: (VmRSS of the path's processes with $HOLD_N connections open and idle, each having echoed 1 byte) minus (the same before they were opened, after one short warm-up connection), / $HOLD_N; read from /proc/PID/status 1 s after the last echo, on a fresh path. haproxy: its process (x2: both); ssh: sshd with its per-connection processes, and ssh; Go tunnels and warren: server and client. warren server: ${WORKERS:-?} worker threads (the default, one per CPU)."
 echo
 echo "Commands (TARGET: the echo service's port; PUB: the public port; CTRL: the control port; a fresh set of paths every round and for every memory run):"
 echo
