@@ -4,6 +4,7 @@
 #include "wr_ctl.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -118,6 +119,35 @@ static void wr_ctl_put_tunnel(wr_ctl_writer_t *w, const wr_ctl_tunnel_t *t)
     wr_ctl_put_bytes(w, WR_F_TUNNEL, buf, sub.len);
 }
 
+static void wr_ctl_put_open(wr_ctl_writer_t *w, const char *tunnel, const char *peer)
+{
+    wr_ctl_put_str(w, WR_F_OPEN_TUNNEL, tunnel);
+    wr_ctl_put_str(w, WR_F_PEER, peer);
+}
+
+/* The header of a message of type whose body w wrote WR_CTL_HDR_LEN bytes
+ * into buf; the message's length. */
+static size_t wr_ctl_seal(uint8_t *buf, uint8_t type, const wr_ctl_writer_t *w)
+{
+    buf[0] = type;
+    buf[1] = WR_CTL_VERSION;
+    wr_put_u16(buf + 2, (uint16_t)w->len);
+    return WR_CTL_HDR_LEN + w->len;
+}
+
+int wr_ctl_encode_open(uint8_t *buf, size_t cap, const char *tunnel, const char *peer)
+{
+    wr_ctl_writer_t w = {buf + WR_CTL_HDR_LEN, 0, 0, 0};
+
+    if (cap < WR_CTL_HDR_LEN)
+        return -1;
+    w.cap = cap - WR_CTL_HDR_LEN;
+    wr_ctl_put_open(&w, tunnel, peer);
+    if (w.overflow)
+        return -1;
+    return (int)wr_ctl_seal(buf, WR_CTL_OPEN, &w);
+}
+
 int wr_ctl_encode(struct evbuffer *out, const wr_ctl_msg_t *msg)
 {
     uint8_t buf[WR_CTL_HDR_LEN + WR_CTL_MAX_BODY];
@@ -157,18 +187,14 @@ int wr_ctl_encode(struct evbuffer *out, const wr_ctl_msg_t *msg)
         wr_ctl_put_bytes(&w, WR_F_SEQ, v, 8);
         break;
     case WR_CTL_OPEN:
-        wr_ctl_put_str(&w, WR_F_OPEN_TUNNEL, msg->tunnel);
-        wr_ctl_put_str(&w, WR_F_PEER, msg->peer);
+        wr_ctl_put_open(&w, msg->tunnel, msg->peer);
         break;
     default:
         return -1;
     }
     if (w.overflow || msg->ntunnels > WR_CTL_MAX_TUNNELS)
         return -1;
-    buf[0] = msg->type;
-    buf[1] = WR_CTL_VERSION;
-    wr_put_u16(buf + 2, (uint16_t)w.len);
-    return evbuffer_add(out, buf, WR_CTL_HDR_LEN + w.len);
+    return evbuffer_add(out, buf, wr_ctl_seal(buf, msg->type, &w));
 }
 
 /* --- reading ----------------------------------------------------------- */
@@ -416,7 +442,9 @@ int wr_ctl_decode_mem(const uint8_t *buf, size_t len, wr_ctl_msg_t *msg, size_t 
         return wr_ctl_fail(&e, "control message version %u (expected %d)", buf[1], WR_CTL_VERSION);
     if (len < WR_CTL_HDR_LEN + body)
         return 1;
-    memset(msg, 0, sizeof(*msg));
+    /* All but the tunnel entries, which are cleared as they are filled. */
+    memset(msg, 0, offsetof(wr_ctl_msg_t, tunnels));
+    memset(&msg->ntunnels, 0, sizeof(*msg) - offsetof(wr_ctl_msg_t, ntunnels));
     msg->type = buf[0];
     p = buf + WR_CTL_HDR_LEN;
     while (body > 0) {

@@ -98,10 +98,19 @@ typedef struct {
  * (too many or too long fields) or out of memory. */
 int wr_ctl_encode(struct evbuffer *out, const wr_ctl_msg_t *msg);
 
+/* An OPEN message for tunnel and peer, encoded into buf (cap bytes;
+ * WR_CTL_OPEN_MAX always suffice): its length, or -1 when it does not fit.
+ * The same bytes as wr_ctl_encode, without a wr_ctl_msg_t, whose tunnel
+ * list makes it about 40 KiB to clear: the server sends one per tunneled
+ * connection and HTTP request. */
+int wr_ctl_encode_open(uint8_t *buf, size_t cap, const char *tunnel, const char *peer);
+#define WR_CTL_OPEN_MAX (WR_CTL_HDR_LEN + 6 + 2 * WR_CTL_TEXT_MAX)
+
 /* Decode one message from the front of in. Returns 1 when more bytes are
  * needed (nothing consumed), 0 when *msg holds a message (its bytes are
  * drained from in), -1 on malformed input with a reason in why (nothing is
- * consumed; the caller ends the stream or session). */
+ * consumed; the caller ends the stream or session). Entries of
+ * msg->tunnels past msg->ntunnels are left as they were, not cleared. */
 int wr_ctl_decode(struct evbuffer *in, wr_ctl_msg_t *msg, char *why, size_t whylen);
 
 /* Decode from a flat buffer: same results; *used is the message's size. */

@@ -620,6 +620,7 @@ typedef struct {
     wr_mux_t *m;
     wr_mux_stream_t *ctl;
     struct evbuffer *ctlbuf;
+    wr_ctl_msg_t *openmsg; /* each stream's OPEN is decoded here (about 40 KiB) */
     struct event *retry, *heartbeat, *sigint, *sigterm;
     uint8_t instance[16];
     unsigned attempt;
@@ -844,14 +845,12 @@ static void wr_cli_open_read(wr_mux_stream_t *s, void *arg)
     if (o->bev != NULL)
         return; /* connecting: the rest waits in the stream */
     wr_mux_stream_read(s, o->head, SIZE_MAX);
-    msg = malloc(sizeof(*msg));
-    if (msg == NULL)
+    if (wr_cli.openmsg == NULL && (wr_cli.openmsg = malloc(sizeof(*msg))) == NULL)
         return;
+    msg = wr_cli.openmsg;
     rc = wr_ctl_decode(o->head, msg, why, sizeof(why));
-    if (rc == 1 && !wr_mux_stream_eof(s)) {
-        free(msg);
+    if (rc == 1 && !wr_mux_stream_eof(s))
         return;
-    }
     if (rc != 0 || msg->type != WR_CTL_OPEN) {
         wr_log_warn("stream %u: bad OPEN: %s", wr_mux_stream_id(s),
                     rc < 0 ? why : "incomplete or wrong message");
@@ -871,7 +870,6 @@ static void wr_cli_open_read(wr_mux_stream_t *s, void *arg)
         wr_proxy_t *px = wr_cli.proxies[o->t - wr_cli.conf->tunnels];
         /* The proxy takes the stream over, with what followed OPEN. */
         wr_proxy_serve(px, s, o->head, msg->peer);
-        free(msg);
         wr_cli_open_free(o, 0, NULL);
         return;
     }
@@ -886,7 +884,6 @@ static void wr_cli_open_read(wr_mux_stream_t *s, void *arg)
         if (wr_plugins_run(&o->pr->ctx, WR_PHASE_STREAM_OPEN, NULL) == WR_REJECT) {
             wr_log_info("tunnel %s: connection from %s refused by a plugin: %s", o->t->name,
                         msg->peer, o->pr->ctx.reject_reason);
-            free(msg);
             wr_mux_stream_reset(s, WR_RST_REFUSED);
             wr_mux_stream_close(s);
             wr_cli_open_free(o, (unsigned)o->pr->ctx.reject_status, o->pr->ctx.reject_reason);
@@ -901,7 +898,6 @@ static void wr_cli_open_read(wr_mux_stream_t *s, void *arg)
     if (o->bev == NULL)
         goto refuse;
     bufferevent_setcb(o->bev, NULL, NULL, wr_cli_local_event, o);
-    free(msg);
     if (bufferevent_socket_connect(o->bev, (struct sockaddr *)&a.ss, (int)a.len) != 0) {
         /* libevent reports an immediate failure through the event callback
          * on some paths and by return value on others. */
@@ -920,7 +916,6 @@ static void wr_cli_open_read(wr_mux_stream_t *s, void *arg)
     return;
 
 refuse:
-    free(msg);
     wr_mux_stream_reset(s, WR_RST_REFUSED);
     wr_mux_stream_close(s);
     wr_cli_open_free(o, 502, "the tunnel's local address is invalid");
@@ -1511,6 +1506,7 @@ int wr_client_run(wr_client_conf_t *c)
         event_free(wr_cli.sigusr1);
     if (wr_cli.ctlbuf)
         evbuffer_free(wr_cli.ctlbuf);
+    free(wr_cli.openmsg);
     if (wr_cli.base)
         event_base_free(wr_cli.base);
     wr_tls_free(wr_cli.tls);

@@ -792,9 +792,8 @@ static wr_srv_conn_t *wr_srv_conn_new(wr_srv_session_t *ss, wr_srv_tunnel_t *t, 
 static wr_mux_stream_t *wr_srv_open(wr_srv_session_t *ss, wr_srv_tunnel_t *t, const char *peer)
 {
     wr_mux_stream_t *s;
-    wr_ctl_msg_t open;
-    struct evbuffer *hdr;
-    int rc;
+    uint8_t open[WR_CTL_OPEN_MAX];
+    int n;
 
     if (ss->state != WR_SS_ACTIVE)
         return NULL;
@@ -802,15 +801,8 @@ static wr_mux_stream_t *wr_srv_open(wr_srv_session_t *ss, wr_srv_tunnel_t *t, co
     if (s == NULL)
         return NULL;
     wr_mux_stream_set_tunnel(s, t->mx);
-    memset(&open, 0, sizeof(open));
-    open.type = WR_CTL_OPEN;
-    snprintf(open.tunnel, sizeof(open.tunnel), "%s", t->name);
-    snprintf(open.peer, sizeof(open.peer), "%s", peer);
-    hdr = evbuffer_new();
-    rc = hdr == NULL || wr_ctl_encode(hdr, &open) != 0 || wr_mux_stream_write_buffer(s, hdr) != 0;
-    if (hdr)
-        evbuffer_free(hdr);
-    if (rc) {
+    n = wr_ctl_encode_open(open, sizeof(open), t->name, peer);
+    if (n < 0 || wr_mux_stream_write(s, open, (size_t)n) != 0) {
         wr_mux_stream_reset(s, WR_RST_INTERNAL);
         wr_mux_stream_close(s);
         return NULL;

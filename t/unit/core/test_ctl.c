@@ -159,6 +159,42 @@ START_TEST(test_ctl__other_roundtrips)
 }
 END_TEST
 
+/* wr_ctl_encode_open writes what wr_ctl_encode writes for OPEN; a decode
+ * clears what the previous message left, bar tunnel entries past ntunnels. */
+START_TEST(test_ctl__open_without_msg)
+{
+    static wr_ctl_msg_t in, out;
+    uint8_t buf[WR_CTL_OPEN_MAX];
+    struct evbuffer *b = evbuffer_new();
+    char why[128] = "";
+    int n;
+
+    memset(&in, 0, sizeof(in));
+    in.type = WR_CTL_OPEN;
+    memset(in.tunnel, 't', WR_CTL_NAME_MAX - 1);
+    memset(in.peer, 'p', WR_CTL_TEXT_MAX - 1);
+    ck_assert_int_eq(wr_ctl_encode(b, &in), 0);
+    n = wr_ctl_encode_open(buf, sizeof(buf), in.tunnel, in.peer);
+    ck_assert_int_eq(n, (int)evbuffer_get_length(b));
+    ck_assert_mem_eq(buf, evbuffer_pullup(b, -1), (size_t)n);
+    ck_assert_int_eq(wr_ctl_encode_open(buf, (size_t)n - 1, in.tunnel, in.peer), -1);
+    ck_assert_int_eq(wr_ctl_encode_open(buf, 3, "", ""), -1);
+
+    memset(&out, 0, sizeof(out));
+    out.type = WR_CTL_WELCOME;
+    out.heartbeat_ms = 5000;
+    out.ntunnels = 1;
+    strcpy(out.tunnels[0].name, "db");
+    ck_assert_int_eq(wr_ctl_decode(b, &out, why, sizeof(why)), 0);
+    ck_assert_uint_eq(out.type, WR_CTL_OPEN);
+    ck_assert_uint_eq(out.heartbeat_ms, 0);
+    ck_assert_uint_eq(out.ntunnels, 0);
+    ck_assert_str_eq(out.tunnel, in.tunnel);
+    ck_assert_str_eq(out.peer, in.peer);
+    evbuffer_free(b);
+}
+END_TEST
+
 START_TEST(test_ctl__partial_and_unknown_fields)
 {
     /* OPEN with an unknown field 99 before the known one: skipped. */
@@ -267,6 +303,7 @@ static Suite *ctl_suite(void)
 
     tcase_add_test(tc, test_ctl__hello_roundtrip);
     tcase_add_test(tc, test_ctl__other_roundtrips);
+    tcase_add_test(tc, test_ctl__open_without_msg);
     tcase_add_test(tc, test_ctl__partial_and_unknown_fields);
     tcase_add_test(tc, test_ctl__malformed);
     tcase_add_test(tc, test_ctl__limits);
