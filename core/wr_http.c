@@ -128,19 +128,6 @@ static unsigned char wr_http_lower(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-/* ASCII case-insensitive equality of a (alen bytes) and NUL-terminated b. */
-static int wr_http_ieq(const char *a, size_t alen, const char *b)
-{
-    size_t i;
-
-    for (i = 0; i < alen; i++) {
-        if (b[i] == '\0' ||
-            wr_http_lower((unsigned char)a[i]) != wr_http_lower((unsigned char)b[i]))
-            return 0;
-    }
-    return b[i] == '\0';
-}
-
 /* ASCII case-insensitive equality of two strings of n bytes. */
 static int wr_http_ieqn(const char *a, const char *b, size_t n)
 {
@@ -150,6 +137,12 @@ static int wr_http_ieqn(const char *a, const char *b, size_t n)
     }
     return 1;
 }
+
+/* a (alen bytes) is lit, a lowercase string literal, ASCII case aside. The
+ * lengths are compared first: most header names differ there, and a head's
+ * fields are each held against several names. */
+#define WR_HTTP_IS(a, alen, lit)                                                                   \
+    ((alen) == sizeof(lit) - 1 && wr_http_ieqn((a), (lit), sizeof(lit) - 1))
 
 /* The next token of a comma-separated list (v, n) from *pos, whitespace
  * around it trimmed; 0 at the end of the list. Empty elements are skipped. */
@@ -646,24 +639,24 @@ static int wr_http_check_fields(wr_http_parser_t *p)
         f->name_len = s->name_len;
         f->value = value;
         f->value_len = vlen;
-        if (wr_http_ieq(name, s->name_len, "content-length")) {
+        if (WR_HTTP_IS(name, s->name_len, "content-length")) {
             ncl++;
-        } else if (wr_http_ieq(name, s->name_len, "transfer-encoding")) {
+        } else if (WR_HTTP_IS(name, s->name_len, "transfer-encoding")) {
             /* The codings of all the fields form one list: chunked must be
              * the last of them. */
             nte++;
             for (pos = 0; wr_http_token(value, vlen, &pos, &t, &tl);)
-                te_chunked = wr_http_ieq(t, tl, "chunked");
-        } else if (wr_http_ieq(name, s->name_len, "connection")) {
+                te_chunked = WR_HTTP_IS(t, tl, "chunked");
+        } else if (WR_HTTP_IS(name, s->name_len, "connection")) {
             for (pos = 0; wr_http_token(value, vlen, &pos, &t, &tl);) {
-                if (wr_http_ieq(t, tl, "close"))
+                if (WR_HTTP_IS(t, tl, "close"))
                     p->conn |= WR_CONN_CLOSE;
-                else if (wr_http_ieq(t, tl, "keep-alive"))
+                else if (WR_HTTP_IS(t, tl, "keep-alive"))
                     p->conn |= WR_CONN_KEEP_ALIVE;
-                else if (wr_http_ieq(t, tl, "upgrade"))
+                else if (WR_HTTP_IS(t, tl, "upgrade"))
                     p->conn |= WR_CONN_UPGRADE;
             }
-        } else if (wr_http_ieq(name, s->name_len, "upgrade") && vlen > 0) {
+        } else if (WR_HTTP_IS(name, s->name_len, "upgrade") && vlen > 0) {
             upgrade_field = 1;
         }
     }
@@ -738,7 +731,7 @@ static int wr_http_end_head(wr_http_parser_t *p)
         h->url_len = p->url_len;
         f = wr_http_find(h, "expect");
         h->expect_continue =
-            h->minor >= 1 && f != NULL && wr_http_ieq(f->value, f->value_len, "100-continue");
+            h->minor >= 1 && f != NULL && WR_HTTP_IS(f->value, f->value_len, "100-continue");
     }
     h->chunked = (p->hp.flags & F_CHUNKED) != 0;
     h->content_length =
@@ -924,8 +917,10 @@ int wr_http_eof(wr_http_parser_t *p)
 
 const wr_http_header_t *wr_http_find(const wr_http_head_t *h, const char *name)
 {
+    size_t n = strlen(name);
+
     for (size_t i = 0; i < h->nheaders; i++) {
-        if (wr_http_ieq(h->headers[i].name, h->headers[i].name_len, name))
+        if (h->headers[i].name_len == n && wr_http_ieqn(h->headers[i].name, name, n))
             return &h->headers[i];
     }
     return NULL;
@@ -991,7 +986,7 @@ int wr_http_host(const wr_http_head_t *h, char *out, size_t len)
     struct http_parser_url u;
 
     for (size_t i = 0; i < h->nheaders; i++) {
-        if (wr_http_ieq(h->headers[i].name, h->headers[i].name_len, "host")) {
+        if (WR_HTTP_IS(h->headers[i].name, h->headers[i].name_len, "host")) {
             if (host != NULL)
                 return -1;
             host = &h->headers[i];
@@ -1017,24 +1012,20 @@ int wr_http_host(const wr_http_head_t *h, char *out, size_t len)
 
 int wr_http_is_hop(const wr_http_head_t *h, const char *name, size_t len)
 {
-    static const char *const hop[] = {
-        "connection",          "keep-alive", "proxy-connection", "proxy-authenticate",
-        "proxy-authorization", "te",         "trailer",          "upgrade",
-    };
-
-    if (wr_http_ieq(name, len, "content-length") || wr_http_ieq(name, len, "transfer-encoding") ||
-        wr_http_ieq(name, len, "host"))
+    if (WR_HTTP_IS(name, len, "content-length") || WR_HTTP_IS(name, len, "transfer-encoding") ||
+        WR_HTTP_IS(name, len, "host"))
         return 0;
-    for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++) {
-        if (wr_http_ieq(name, len, hop[i]))
-            return 1;
-    }
+    if (WR_HTTP_IS(name, len, "connection") || WR_HTTP_IS(name, len, "keep-alive") ||
+        WR_HTTP_IS(name, len, "proxy-connection") || WR_HTTP_IS(name, len, "proxy-authenticate") ||
+        WR_HTTP_IS(name, len, "proxy-authorization") || WR_HTTP_IS(name, len, "te") ||
+        WR_HTTP_IS(name, len, "trailer") || WR_HTTP_IS(name, len, "upgrade"))
+        return 1;
     for (size_t i = 0; i < h->nheaders; i++) {
         const wr_http_header_t *f = &h->headers[i];
         const char *t;
         size_t tl, pos = 0;
 
-        if (!wr_http_ieq(f->name, f->name_len, "connection"))
+        if (!WR_HTTP_IS(f->name, f->name_len, "connection"))
             continue;
         while (wr_http_token(f->value, f->value_len, &pos, &t, &tl)) {
             if (tl == len && wr_http_ieqn(t, name, len))
@@ -1136,17 +1127,17 @@ static void wr_http_emit_request(wr_http_w_t *w, const void *arg)
 
         if (fw != NULL) {
             if (wr_http_is_hop(h, f->name, f->name_len) &&
-                !(upgrade && wr_http_ieq(f->name, f->name_len, "upgrade")))
+                !(upgrade && WR_HTTP_IS(f->name, f->name_len, "upgrade")))
                 continue;
-            if (fw->client_ip != NULL && wr_http_ieq(f->name, f->name_len, "x-forwarded-for"))
+            if (fw->client_ip != NULL && WR_HTTP_IS(f->name, f->name_len, "x-forwarded-for"))
                 continue;
-            if (fw->proto != NULL && wr_http_ieq(f->name, f->name_len, "x-forwarded-proto"))
+            if (fw->proto != NULL && WR_HTTP_IS(f->name, f->name_len, "x-forwarded-proto"))
                 continue;
-            if (fw->add_xfh && wr_http_ieq(f->name, f->name_len, "x-forwarded-host"))
+            if (fw->add_xfh && WR_HTTP_IS(f->name, f->name_len, "x-forwarded-host"))
                 continue;
-            if (fw->traceparent != NULL && wr_http_ieq(f->name, f->name_len, "traceparent"))
+            if (fw->traceparent != NULL && WR_HTTP_IS(f->name, f->name_len, "traceparent"))
                 continue;
-            if (fw->host_override != NULL && wr_http_ieq(f->name, f->name_len, "host")) {
+            if (fw->host_override != NULL && WR_HTTP_IS(f->name, f->name_len, "host")) {
                 if (!host_done)
                     wr_http_put_field(w, f->name, f->name_len, fw->host_override,
                                       strlen(fw->host_override));
@@ -1160,7 +1151,7 @@ static void wr_http_emit_request(wr_http_w_t *w, const void *arg)
         wr_http_puts(w, "X-Forwarded-For: ");
         for (size_t i = 0; i < h->nheaders; i++) {
             const wr_http_header_t *f = &h->headers[i];
-            if (f->value_len == 0 || !wr_http_ieq(f->name, f->name_len, "x-forwarded-for"))
+            if (f->value_len == 0 || !WR_HTTP_IS(f->name, f->name_len, "x-forwarded-for"))
                 continue;
             if (xff++)
                 wr_http_put(w, ", ", 2);
@@ -1221,7 +1212,7 @@ static void wr_http_emit_response(wr_http_w_t *w, const void *arg)
         const wr_http_header_t *f = &h->headers[i];
 
         if (wr_http_is_hop(h, f->name, f->name_len) &&
-            !(switching && wr_http_ieq(f->name, f->name_len, "upgrade")))
+            !(switching && WR_HTTP_IS(f->name, f->name_len, "upgrade")))
             continue;
         wr_http_put_field(w, f->name, f->name_len, f->value, f->value_len);
     }
