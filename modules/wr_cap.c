@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
+
+#include "wr_papi.h"
 
 #define WR_CAP_BODY_MIN 256 /* smallest allocation of a body buffer */
 
@@ -30,22 +31,6 @@ void wr_cap_conf_default(wr_cap_conf_t *c)
     c->max_entries = 1000;
     c->max_body = 1024 * 1024;
     c->max_total = 64 * 1024 * 1024;
-}
-
-static uint64_t wr_cap_mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t wr_cap_wall_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 wr_cap_t *wr_cap_new(const wr_cap_conf_t *conf)
@@ -242,8 +227,8 @@ wr_cap_entry_t *wr_cap_request(wr_cap_t *cap, const char *tunnel, const char *pe
     e->id = cap->next_id++;
     e->origin = origin;
     e->state = WR_CAP_LIVE;
-    e->wall_us = wr_cap_wall_us();
-    e->t0_us = wr_cap_mono_us();
+    e->wall_us = wr_papi_time_us();
+    e->t0_us = wr_papi_now_us();
     e->body[WR_CAP_REQ].chunked = h->chunked;
     snprintf(e->tunnel, sizeof(e->tunnel), "%s", tunnel ? tunnel : "");
     snprintf(e->peer, sizeof(e->peer), "%s", peer ? peer : "");
@@ -419,7 +404,7 @@ void wr_cap_response(wr_cap_entry_t *e, const wr_http_head_t *h)
         return;
     cap = e->cap;
     e->status = h->status;
-    e->ttfb_us = wr_cap_mono_us() - e->t0_us;
+    e->ttfb_us = wr_papi_now_us() - e->t0_us;
     e->body[WR_CAP_RESP].chunked = h->chunked;
     strs[0] = h->reason ? h->reason : "";
     lens[0] = h->reason ? h->reason_len : 0;
@@ -452,7 +437,7 @@ void wr_cap_end(wr_cap_entry_t *e, unsigned status)
     cap = e->cap;
     if (status != 0)
         e->status = status;
-    e->dur_us = wr_cap_mono_us() - e->t0_us;
+    e->dur_us = wr_papi_now_us() - e->t0_us;
     e->state = e->error[0] != '\0' ? WR_CAP_ERROR : WR_CAP_DONE;
     cap->nlive--;
     if (!e->listed) {

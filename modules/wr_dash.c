@@ -32,8 +32,6 @@
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "wr_conf.h"
 #include "wr_dash_json.h"
@@ -42,6 +40,7 @@
 #include "wr_log.h"
 #include "wr_mux.h"
 #include "wr_net.h"
+#include "wr_papi.h"
 #include "wr_version.h"
 
 #define WR_DASH_MAX_STREAMS  32                /* event streams and HAR exports at once */
@@ -225,19 +224,12 @@ static void wr_dash_error(struct evhttp_request *req, int code, const char *fmt,
 
 /* --- who may ask -------------------------------------------------------------- */
 
-static void wr_dash_sha256(const void *data, size_t len, unsigned char out[32])
-{
-    unsigned n = 32;
-
-    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
-}
-
 static int wr_dash_token_ok(const wr_dash_t *d, const char *given, size_t len)
 {
     unsigned char md[32];
 
-    wr_dash_sha256(given, len, md);
-    return CRYPTO_memcmp(md, d->token_md, 32) == 0;
+    wr_papi_sha256(given, len, md);
+    return wr_papi_equal_ct(md, d->token_md, 32);
 }
 
 /* The value of cookie name in req's Cookie fields, into out; 0 or -1. */
@@ -317,7 +309,7 @@ static int wr_dash_authorized(const wr_dash_t *d, struct evhttp_request *req)
         return wr_dash_token_ok(d, auth + 7, strlen(auth + 7));
     if (wr_dash_cookie(req, WR_DASH_COOKIE, cookie, sizeof(cookie)) == 0 &&
         strlen(cookie) == strlen(d->session))
-        return CRYPTO_memcmp(cookie, d->session, strlen(d->session)) == 0;
+        return wr_papi_equal_ct(cookie, d->session, strlen(d->session));
     return 0;
 }
 
@@ -1049,32 +1041,6 @@ static int wr_dash_loop_start(wr_dash_t *d)
     return 0;
 }
 
-/* Header names are tokens; values have no control bytes but HTAB. */
-static int wr_dash_is_token(const char *s, size_t n)
-{
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-
-    if (n == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c != '\0' && strchr(extra, c) != NULL)))
-            return 0;
-    }
-    return 1;
-}
-
-static int wr_dash_is_value(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7F)
-            return 0;
-    }
-    return 1;
-}
-
 /* Framing is recomputed for the body sent; these never come from the
  * original or the edit. */
 static int wr_dash_skip_header(const char *name)
@@ -1101,7 +1067,7 @@ static int wr_dash_replay_build(const wr_cap_entry_t *e, const wr_json_t *j, str
         snprintf(why, whylen, "method expects a string");
         return 400;
     }
-    if (!wr_dash_is_token(method, mlen)) {
+    if (mlen == 0 || wr_http_token_span(method, mlen) != mlen) {
         snprintf(why, whylen, "method expects a token such as GET or POST");
         return 400;
     }
@@ -1114,7 +1080,7 @@ static int wr_dash_replay_build(const wr_cap_entry_t *e, const wr_json_t *j, str
         return 400;
     }
     if (plen == 0 || (path[0] != '/' && strcmp(path, "*") != 0) ||
-        strcspn(path, " \t\r\n") != plen || !wr_dash_is_value(path, plen)) {
+        strcspn(path, " \t\r\n") != plen || wr_http_value_span(path, plen) != plen) {
         snprintf(why, whylen, "path expects /PATH[?QUERY] with no space or control byte");
         return 400;
     }
@@ -1170,7 +1136,8 @@ static int wr_dash_replay_build(const wr_cap_entry_t *e, const wr_json_t *j, str
                 rc = 400;
                 goto done;
             }
-            if (!wr_dash_is_token(name, mlen) || !wr_dash_is_value(value, plen)) {
+            if (mlen == 0 || wr_http_token_span(name, mlen) != mlen ||
+                wr_http_value_span(value, plen) != plen) {
                 snprintf(why, whylen,
                          "headers[%zu]: a name is a token, a value has no control byte", i);
                 rc = 400;
@@ -1387,7 +1354,7 @@ wr_dash_t *wr_dash_new(struct event_base *base, const wr_dash_conf_t *conf)
     if (d->conf.token != NULL && d->conf.token[0] == '\0')
         d->conf.token = NULL;
     if (d->conf.token != NULL)
-        wr_dash_sha256(d->conf.token, strlen(d->conf.token), d->token_md);
+        wr_papi_sha256(d->conf.token, strlen(d->conf.token), d->token_md);
     arc4random_buf(rnd, sizeof(rnd));
     for (size_t i = 0; i < sizeof(rnd); i++) {
         d->session[2 * i] = hex[rnd[i] >> 4];
