@@ -1041,11 +1041,34 @@ static int wr_dash_loop_start(wr_dash_t *d)
     return 0;
 }
 
-/* Framing is recomputed for the body sent; these never come from the
- * original or the edit. */
-static int wr_dash_skip_header(const char *name)
+/* Header field i of the replay into f: from the edits' list jh when there
+ * is one, else as captured (which the proxy's parser has checked already).
+ * 0, or an HTTP status with why set. */
+static int wr_dash_replay_field(const wr_cap_entry_t *e, const wr_json_t *jh, size_t i,
+                                wr_http_header_t *f, char *why, size_t whylen)
 {
-    return strcasecmp(name, "content-length") == 0 || strcasecmp(name, "transfer-encoding") == 0;
+    const wr_json_t *pair;
+
+    if (jh == NULL) {
+        f->name = e->req_hdrs[i].name;
+        f->name_len = e->req_hdrs[i].name_len;
+        f->value = e->req_hdrs[i].value;
+        f->value_len = e->req_hdrs[i].value_len;
+        return 0;
+    }
+    pair = wr_json_at(jh, i);
+    f->name = wr_json_string(wr_json_at(pair, 0), &f->name_len);
+    f->value = wr_json_string(wr_json_at(pair, 1), &f->value_len);
+    if (wr_json_len(pair) != 2 || f->name == NULL || f->value == NULL) {
+        snprintf(why, whylen, "headers[%zu] expects [name, value], two strings", i);
+        return 400;
+    }
+    if (f->name_len == 0 || wr_http_token_span(f->name, f->name_len) != f->name_len ||
+        wr_http_value_span(f->value, f->value_len) != f->value_len) {
+        snprintf(why, whylen, "headers[%zu]: a name is a token, a value has no control byte", i);
+        return 400;
+    }
+    return 0;
 }
 
 /* Build the request to replay into out: e as captured, with the edits of
@@ -1057,10 +1080,12 @@ static int wr_dash_replay_build(const wr_cap_entry_t *e, const wr_json_t *j, str
     const wr_json_t *jh = wr_json_get(j, "headers"), *jb = wr_json_get(j, "body");
     const wr_json_t *jb64 = wr_json_get(j, "body_base64");
     const char *method = e->method, *path = e->target;
-    size_t mlen = strlen(method), plen = strlen(path);
+    size_t mlen = strlen(method), plen = strlen(path), nfields;
     const unsigned char *body = e->body[WR_CAP_REQ].data;
     size_t blen = e->body[WR_CAP_REQ].len;
     unsigned char *decoded = NULL;
+    wr_http_head_t h = {.is_request = 1, .method = -1, .major = 1, .minor = 1};
+    char clen[24];
     int has_host = 0, rc = 0;
 
     if (jm != NULL && (method = wr_json_string(jm, &mlen)) == NULL) {
@@ -1082,6 +1107,10 @@ static int wr_dash_replay_build(const wr_cap_entry_t *e, const wr_json_t *j, str
     if (plen == 0 || (path[0] != '/' && strcmp(path, "*") != 0) ||
         strcspn(path, " \t\r\n") != plen || wr_http_value_span(path, plen) != plen) {
         snprintf(why, whylen, "path expects /PATH[?QUERY] with no space or control byte");
+        return 400;
+    }
+    if (jh != NULL && wr_json_kind(jh) != WR_JSON_ARRAY) {
+        snprintf(why, whylen, "headers expects a list of [name, value] pairs");
         return 400;
     }
     if (jb != NULL && jb64 != NULL) {
@@ -1117,67 +1146,48 @@ static int wr_dash_replay_build(const wr_cap_entry_t *e, const wr_json_t *j, str
                  e->body[WR_CAP_REQ].len, (unsigned long long)e->body[WR_CAP_REQ].size);
         return 409;
     }
-    evbuffer_add(out, method, mlen);
-    wr_json_lit(out, " ");
-    evbuffer_add(out, path, plen);
-    wr_json_lit(out, " HTTP/1.1\r\n");
-    if (jh != NULL) {
-        if (wr_json_kind(jh) != WR_JSON_ARRAY) {
-            snprintf(why, whylen, "headers expects a list of [name, value] pairs");
-            rc = 400;
+    /* The fields as captured or edited, then Host and Content-Length. */
+    nfields = jh != NULL ? wr_json_len(jh) : e->nreq_hdrs;
+    if ((h.headers = calloc(nfields + 2, sizeof(*h.headers))) == NULL) {
+        snprintf(why, whylen, "out of memory");
+        rc = 500;
+        goto done;
+    }
+    for (size_t i = 0; i < nfields; i++) {
+        wr_http_header_t *f = &h.headers[h.nheaders];
+        if ((rc = wr_dash_replay_field(e, jh, i, f, why, whylen)) != 0)
+            goto done;
+        if (strcasecmp(f->name, "upgrade") == 0) {
+            snprintf(why, whylen, "an Upgrade (WebSocket) request cannot be replayed");
+            rc = 409;
             goto done;
         }
-        for (size_t i = 0; i < wr_json_len(jh); i++) {
-            const wr_json_t *pair = wr_json_at(jh, i);
-            const char *name = wr_json_string(wr_json_at(pair, 0), &mlen);
-            const char *value = wr_json_string(wr_json_at(pair, 1), &plen);
-            if (wr_json_len(pair) != 2 || name == NULL || value == NULL) {
-                snprintf(why, whylen, "headers[%zu] expects [name, value], two strings", i);
-                rc = 400;
-                goto done;
-            }
-            if (mlen == 0 || wr_http_token_span(name, mlen) != mlen ||
-                wr_http_value_span(value, plen) != plen) {
-                snprintf(why, whylen,
-                         "headers[%zu]: a name is a token, a value has no control byte", i);
-                rc = 400;
-                goto done;
-            }
-            if (strcasecmp(name, "upgrade") == 0) {
-                snprintf(why, whylen, "an Upgrade (WebSocket) request cannot be replayed");
-                rc = 409;
-                goto done;
-            }
-            if (wr_dash_skip_header(name))
-                continue;
-            has_host |= strcasecmp(name, "host") == 0;
-            evbuffer_add_printf(out, "%s: ", name);
-            evbuffer_add(out, value, plen);
-            wr_json_lit(out, "\r\n");
-        }
-    } else {
-        for (size_t i = 0; i < e->nreq_hdrs; i++) {
-            const wr_cap_hdr_t *h = &e->req_hdrs[i];
-            if (strcasecmp(h->name, "upgrade") == 0) {
-                snprintf(why, whylen, "an Upgrade (WebSocket) request cannot be replayed");
-                rc = 409;
-                goto done;
-            }
-            if (wr_dash_skip_header(h->name))
-                continue;
-            has_host |= strcasecmp(h->name, "host") == 0;
-            evbuffer_add_printf(out, "%s: ", h->name);
-            evbuffer_add(out, h->value, h->value_len);
-            wr_json_lit(out, "\r\n");
-        }
+        /* Framing is recomputed for the body sent: never from the original
+         * or the edit. */
+        if (strcasecmp(f->name, "content-length") == 0 ||
+            strcasecmp(f->name, "transfer-encoding") == 0)
+            continue;
+        has_host |= strcasecmp(f->name, "host") == 0;
+        h.nheaders++;
     }
     if (!has_host && e->host[0] != '\0')
-        evbuffer_add_printf(out, "Host: %s\r\n", e->host);
-    if (blen > 0 || e->body[WR_CAP_REQ].size > 0 || jb != NULL || jb64 != NULL)
-        evbuffer_add_printf(out, "Content-Length: %zu\r\n", blen);
-    wr_json_lit(out, "\r\n");
-    evbuffer_add(out, body, blen);
+        h.headers[h.nheaders++] = (wr_http_header_t){
+            .name = "Host", .name_len = 4, .value = e->host, .value_len = strlen(e->host)};
+    if (blen > 0 || e->body[WR_CAP_REQ].size > 0 || jb != NULL || jb64 != NULL) {
+        snprintf(clen, sizeof(clen), "%zu", blen);
+        h.headers[h.nheaders++] = (wr_http_header_t){
+            .name = "Content-Length", .name_len = 14, .value = clen, .value_len = strlen(clen)};
+    }
+    h.method_name = method;
+    h.url = path;
+    h.url_len = plen;
+    if (wr_http_write_request(out, &h, NULL) != 0 ||
+        (blen > 0 && evbuffer_add(out, body, blen) != 0)) {
+        snprintf(why, whylen, "out of memory");
+        rc = 500;
+    }
 done:
+    free(h.headers);
     free(decoded);
     return rc;
 }
