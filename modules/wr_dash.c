@@ -313,10 +313,11 @@ static int wr_dash_authorized(const wr_dash_t *d, struct evhttp_request *req)
     return 0;
 }
 
-/* Every path goes through here first: 0 to go on, -1 when req has been
+/* Every path of the listener goes through here first, the dashboard's own
+ * and the other routes' (wr_dash.h): 0 to go on, -1 when req has been
  * answered (refused). State-changing methods must also look like what the
  * page sends: JSON, from this origin. */
-static int wr_dash_guard(wr_dash_t *d, struct evhttp_request *req)
+int wr_dash_allow(wr_dash_t *d, struct evhttp_request *req)
 {
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
@@ -360,11 +361,6 @@ static int wr_dash_guard(wr_dash_t *d, struct evhttp_request *req)
         }
     }
     return 0;
-}
-
-int wr_dash_allow(wr_dash_t *d, struct evhttp_request *req)
-{
-    return wr_dash_guard(d, req);
 }
 
 static int wr_dash_method(struct evhttp_request *req, int allowed, const char *allow)
@@ -428,7 +424,7 @@ static void wr_dash_page(struct evhttp_request *req, void *arg)
         wr_dash_reply(req, 303, "text/plain; charset=utf-8", NULL);
         return;
     }
-    if (wr_dash_guard(d, req) != 0)
+    if (wr_dash_allow(d, req) != 0)
         return;
     for (size_t i = 0; i < wr_dash_nassets; i++) {
         const wr_dash_asset_t *a = &wr_dash_assets[i];
@@ -528,7 +524,7 @@ static void wr_dash_requests(struct evhttp_request *req, void *arg)
     wr_dash_t *d = arg;
 
     if (wr_dash_method(req, EVHTTP_REQ_GET | EVHTTP_REQ_DELETE, "GET, HEAD, DELETE") != 0 ||
-        wr_dash_guard(d, req) != 0)
+        wr_dash_allow(d, req) != 0)
         return;
     if (evhttp_request_get_command(req) == EVHTTP_REQ_DELETE) {
         struct evbuffer *b = evbuffer_new();
@@ -617,7 +613,7 @@ static void wr_dash_tunnels(struct evhttp_request *req, void *arg)
     wr_dash_t *d = arg;
     struct evbuffer *b;
 
-    if (wr_dash_method(req, EVHTTP_REQ_GET, "GET, HEAD") != 0 || wr_dash_guard(d, req) != 0)
+    if (wr_dash_method(req, EVHTTP_REQ_GET, "GET, HEAD") != 0 || wr_dash_allow(d, req) != 0)
         return;
     if ((b = evbuffer_new()) == NULL) {
         evhttp_send_error(req, 500, NULL);
@@ -763,7 +759,7 @@ static void wr_dash_events(struct evhttp_request *req, void *arg)
         wr_dash_error(req, 405, "method not allowed here (allowed: GET)");
         return;
     }
-    if (wr_dash_method(req, EVHTTP_REQ_GET, "GET") != 0 || wr_dash_guard(d, req) != 0)
+    if (wr_dash_method(req, EVHTTP_REQ_GET, "GET") != 0 || wr_dash_allow(d, req) != 0)
         return;
     if ((st = wr_dash_stream_new(d, req, WR_DS_EVENTS)) == NULL)
         return;
@@ -832,7 +828,7 @@ static void wr_dash_har(struct evhttp_request *req, void *arg)
     struct evbuffer *b;
     wr_cap_stats_t cs;
 
-    if (wr_dash_method(req, EVHTTP_REQ_GET, "GET, HEAD") != 0 || wr_dash_guard(d, req) != 0)
+    if (wr_dash_method(req, EVHTTP_REQ_GET, "GET, HEAD") != 0 || wr_dash_allow(d, req) != 0)
         return;
     if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
         wr_dash_reply(req, 200, "application/json", NULL);
@@ -1299,7 +1295,7 @@ int wr_dash_handle(wr_dash_t *d, struct evhttp_request *req)
     } else if (wr_dash_method(req, EVHTTP_REQ_GET, "GET, HEAD") != 0) {
         return 1;
     }
-    if (wr_dash_guard(d, req) != 0)
+    if (wr_dash_allow(d, req) != 0)
         return 1;
     e = wr_cap_find(d->cap, id);
     if (e == NULL) {
@@ -1323,7 +1319,7 @@ static void wr_dash_generic(struct evhttp_request *req, void *arg)
 
     if (wr_dash_handle(d, req))
         return;
-    if (wr_dash_guard(d, req) != 0)
+    if (wr_dash_allow(d, req) != 0)
         return;
     wr_dash_error(req, 404, "no such %s: %s",
                   path && strncmp(path, "/api/", 5) == 0 ? "API path" : "page", path ? path : "?");
