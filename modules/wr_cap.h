@@ -119,7 +119,10 @@ void wr_cap_free(wr_cap_t *cap);
 /* Called synchronously on every event above; one listener (NULL: none). */
 void wr_cap_set_listener(wr_cap_t *cap, wr_cap_listener_t fn, void *arg);
 
-/* Turn capture off (0: wr_cap_request returns NULL) or on (1). */
+/* Turn capture off (0: wr_cap_request returns NULL) or on (1, the
+ * default). This is dashboard.capture: wr_dash_new sets it once, and a
+ * store that is off still answers the dashboard (empty, "enabled": false)
+ * while its tunnels panel runs. wr_cap_enabled: 1 when on (0 for NULL). */
 void wr_cap_enable(wr_cap_t *cap, int on);
 int wr_cap_enabled(const wr_cap_t *cap);
 
