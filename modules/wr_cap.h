@@ -11,7 +11,9 @@
  *   - max_total: bytes held by all entries (their structs, head copies and
  *     body buffers, by allocated size); oldest finished entries are dropped
  *     to make room, and when only requests still in flight are left, new
- *     body bytes are not kept (truncated).
+ *     body bytes are not kept (truncated). A head that would not fit
+ *     beside the requests in flight, even with every finished entry
+ *     dropped, is not captured, and drops nothing.
  *
  * Capture never buffers or delays traffic: a body is copied out of the
  * evbuffer being forwarded (evbuffer_copyout, at most the room left), never
