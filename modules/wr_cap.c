@@ -414,6 +414,8 @@ void wr_cap_response(wr_cap_entry_t *e, const wr_http_head_t *h)
         return;
     cap = e->cap;
     e->status = h->status;
+    e->resp_major = h->major;
+    e->resp_minor = h->minor;
     e->ttfb_us = wr_papi_now_us() - e->t0_us;
     e->body[WR_CAP_RESP].chunked = h->chunked;
     strs[0] = h->reason ? h->reason : "";

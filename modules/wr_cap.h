@@ -91,6 +91,7 @@ struct wr_cap_entry {
     size_t nreq_hdrs;
     /* response */
     unsigned status;
+    unsigned short resp_major, resp_minor; /* its version; 0.0 while none came */
     char *reason;
     wr_cap_hdr_t *resp_hdrs;
     size_t nresp_hdrs;

@@ -169,6 +169,61 @@ START_TEST(test_dash__json_views)
 }
 END_TEST
 
+/* e's HAR entry, parsed. */
+static wr_json_t *har_of(const wr_cap_entry_t *e)
+{
+    struct evbuffer *out = evbuffer_new();
+    wr_json_t *j;
+
+    ck_assert_ptr_nonnull(out);
+    wr_dash_json_har_entry(out, e);
+    j = parse_out(out);
+    evbuffer_free(out);
+    return j;
+}
+
+/* The number at j.key (asserted to be one). */
+static int64_t num_at(const wr_json_t *j, const char *key)
+{
+    int64_t n = -2;
+
+    ck_assert_msg(wr_json_int(wr_json_get(j, key), -1, INT64_MAX, &n) == 0, "%s", key);
+    return n;
+}
+
+/* HAR: both bodySizes count the body as it came, chunk framing removed
+ * (what request_size and response_size count); the response's
+ * httpVersion is the one it came with. */
+START_TEST(test_dash__har_sizes_and_version)
+{
+    static const char chunked[] = "3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nX-T: 1\r\n\r\n";
+    wr_cap_t *cap = wr_cap_new(NULL);
+    wr_cap_entry_t *e = entry(
+        cap, "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", chunked, sizeof(chunked) - 1);
+    wr_json_t *j = har_of(e);
+    const wr_json_t *resp = wr_json_get(j, "response");
+
+    ck_assert_uint_eq(e->bytes_out, sizeof(chunked) - 1);
+    ck_assert_int_eq(num_at(wr_json_get(j, "request"), "bodySize"), 7);
+    ck_assert_int_eq(num_at(resp, "bodySize"), 7);
+    ck_assert_int_eq(num_at(wr_json_get(resp, "content"), "size"), 7);
+    ck_assert_str_eq(wr_json_string(wr_json_get(resp, "httpVersion"), NULL), "HTTP/1.1");
+    wr_json_free(j);
+
+    e = entry(cap, "GET /old HTTP/1.1\r\nHost: h\r\n\r\n",
+              "HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\n", "hello", 5);
+    j = har_of(e);
+    resp = wr_json_get(j, "response");
+    ck_assert_str_eq(wr_json_string(wr_json_get(wr_json_get(j, "request"), "httpVersion"), NULL),
+                     "HTTP/1.1");
+    ck_assert_str_eq(wr_json_string(wr_json_get(resp, "httpVersion"), NULL), "HTTP/1.0");
+    ck_assert_int_eq(num_at(resp, "bodySize"), 5);
+    wr_json_free(j);
+    wr_cap_free(cap);
+}
+END_TEST
+
 START_TEST(test_dash__match)
 {
     wr_cap_t *cap = wr_cap_new(NULL);
@@ -199,6 +254,7 @@ static Suite *dash_suite(void)
     tcase_add_test(tc, test_dash__loopback);
     tcase_add_test(tc, test_dash__conf_check);
     tcase_add_test(tc, test_dash__json_views);
+    tcase_add_test(tc, test_dash__har_sizes_and_version);
     tcase_add_test(tc, test_dash__match);
     suite_add_tcase(s, tc);
     return s;
