@@ -391,21 +391,52 @@ START_TEST(test_cap__live_hold_the_total)
 }
 END_TEST
 
-/* The store freed with a request in flight: the request's end frees the
- * rest (no leak, no use after free under ASan). */
+/* The store freed with a request in flight (the dashboard stops first):
+ * the live entry stays the request's and keeps recording, the listener
+ * (the dashboard, gone) hears nothing more, and the store holds on to
+ * exactly that entry until its end frees both (ASan checks the frees). */
 START_TEST(test_cap__free_while_live)
 {
     wr_cap_t *cap = wr_cap_new(NULL);
     wr_http_parser_t *qp;
     wr_cap_entry_t *e;
+    wr_cap_stats_t st;
+    void *reuse;
+    int heard;
 
+    memset(events, 0, sizeof(events));
+    wr_cap_set_listener(cap, listener, NULL);
     e = wr_cap_request(cap, "t", "p", head_of(&qp, 0, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), NULL);
     wr_http_parser_free(qp);
     ck_assert_ptr_nonnull(e);
+    heard = events[WR_CAP_EV_NEW];
+    ck_assert_int_eq(heard, 1);
     wr_cap_free(cap);
+
+    /* Had the entry been freed with the store, this block of its size
+     * would most likely be its memory, scribbled over. */
+    reuse = malloc(sizeof(*e));
+    ck_assert_ptr_nonnull(reuse);
+    memset(reuse, 0x5a, sizeof(*e));
+    ck_assert_uint_eq(e->id, 1);
+    ck_assert_int_eq(e->state, WR_CAP_LIVE);
+    ck_assert_int_eq(e->listed, 0);
+    ck_assert_str_eq(e->method, "GET");
+    wr_cap_stats(cap, &st);
+    ck_assert_uint_eq(st.entries, 0);
+    ck_assert_uint_eq(st.bytes, e->mem);
+
     feed(e, WR_CAP_RESP, "late", 4, 4);
+    ck_assert_uint_eq(e->body[WR_CAP_RESP].len, 4);
+    ck_assert_int_eq(memcmp(e->body[WR_CAP_RESP].data, "late", 4), 0);
     wr_cap_error(e, "the service closed the connection");
+    ck_assert_str_eq(e->error, "the service closed the connection");
+    ck_assert_int_eq(e->state, WR_CAP_LIVE);
     wr_cap_end(e, 502);
+    ck_assert_int_eq(events[WR_CAP_EV_NEW] + events[WR_CAP_EV_UPDATE] + events[WR_CAP_EV_END] +
+                         events[WR_CAP_EV_CLEAR],
+                     heard);
+    free(reuse);
 }
 END_TEST
 
