@@ -99,8 +99,7 @@ struct evhttp *wr_admin_listen(struct event_base *base, const char *bind, const 
 
 /* --- replies ------------------------------------------------------------- */
 
-static void wr_admin_reply(struct evhttp_request *req, int code, const char *reason,
-                           const char *ctype, struct evbuffer *body)
+void wr_admin_headers(struct evhttp_request *req, const char *ctype)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
@@ -111,6 +110,12 @@ static void wr_admin_reply(struct evhttp_request *req, int code, const char *rea
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     evhttp_add_header(h, "X-Frame-Options", "DENY");
     evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
+}
+
+static void wr_admin_reply(struct evhttp_request *req, int code, const char *reason,
+                           const char *ctype, struct evbuffer *body)
+{
+    wr_admin_headers(req, ctype);
     evhttp_send_reply(req, code, reason, body);
 }
 

@@ -78,6 +78,13 @@ struct evhttp *wr_admin_listen_with(struct event_base *base, const char *bind, c
                                     const wr_admin_limits_t *lim, wr_addr_t *bound, char *why,
                                     size_t whylen);
 
+/* The header fields of every answer on these listeners: Content-Type
+ * ctype, Cache-Control: no-store, and the guards against sniffing,
+ * framing and cross-origin reads (X-Content-Type-Options: nosniff,
+ * X-Frame-Options: DENY, Cross-Origin-Resource-Policy: same-origin). The
+ * dashboard's answers get these and more (wr_dash.c). */
+void wr_admin_headers(struct evhttp_request *req, const char *ctype);
+
 /* One /status reply being written. */
 typedef struct wr_admin_status wr_admin_status_t;
 

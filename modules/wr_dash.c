@@ -33,6 +33,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "wr_admin.h"
 #include "wr_conf.h"
 #include "wr_dash_json.h"
 #include "wr_http.h"
@@ -174,17 +175,15 @@ const char *wr_dash_conf_check(const wr_dash_conf_t *c, char *buf, size_t len)
 
 /* --- replies ---------------------------------------------------------------- */
 
+/* The admin routes' fields (wr_admin_headers: type, no-store, nosniff,
+ * DENY, CORP), then the dashboard's own. */
 static void wr_dash_common_headers(struct evhttp_request *req, const char *type, int page)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
-    evhttp_add_header(h, "Content-Type", type);
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    wr_admin_headers(req, type);
     evhttp_add_header(h, "Referrer-Policy", "no-referrer");
     evhttp_add_header(h, "Cross-Origin-Opener-Policy", "same-origin");
-    evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
     evhttp_add_header(h, "Content-Security-Policy", page ? WR_DASH_CSP_PAGE : WR_DASH_CSP_API);
 }
 
@@ -198,6 +197,26 @@ static void wr_dash_reply(struct evhttp_request *req, int code, const char *type
 static void wr_dash_json_reply(struct evhttp_request *req, int code, struct evbuffer *body)
 {
     wr_dash_reply(req, code, "application/json", body);
+}
+
+/* A buffer for the body of req's reply; NULL when out of memory, req then
+ * answered (500). */
+static struct evbuffer *wr_dash_body_new(struct evhttp_request *req)
+{
+    struct evbuffer *b = evbuffer_new();
+
+    if (b == NULL)
+        evhttp_send_error(req, 500, NULL);
+    return b;
+}
+
+/* Answer req 200 with the JSON document in b, a newline after it; b is
+ * freed. */
+static void wr_dash_json_ok(struct evhttp_request *req, struct evbuffer *b)
+{
+    wr_json_lit(b, "\n");
+    wr_dash_json_reply(req, 200, b);
+    evbuffer_free(b);
 }
 
 static void wr_dash_error(struct evhttp_request *req, int code, const char *fmt, ...)
@@ -430,11 +449,8 @@ static void wr_dash_page(struct evhttp_request *req, void *arg)
         const wr_dash_asset_t *a = &wr_dash_assets[i];
         if (strcmp(a->path, path) != 0)
             continue;
-        b = evbuffer_new();
-        if (b == NULL) {
-            evhttp_send_error(req, 500, NULL);
+        if ((b = wr_dash_body_new(req)) == NULL)
             return;
-        }
         evbuffer_add_reference(b, a->data, a->len, NULL, NULL);
         wr_dash_common_headers(req, a->type, 1);
         evhttp_send_reply(req, 200, "OK", b);
@@ -498,10 +514,8 @@ static void wr_dash_list(wr_dash_t *d, struct evhttp_request *req)
         wr_dash_error(req, 400, "limit expects 1 to 100000");
         return;
     }
-    if ((b = evbuffer_new()) == NULL) {
-        evhttp_send_error(req, 500, NULL);
+    if ((b = wr_dash_body_new(req)) == NULL)
         return;
-    }
     wr_json_lit(b, "{\"capture\":");
     wr_dash_capture_json(d, b);
     wr_json_lit(b, ",\"requests\":[");
@@ -514,9 +528,8 @@ static void wr_dash_list(wr_dash_t *d, struct evhttp_request *req)
             wr_json_lit(b, ",");
         wr_dash_json_summary(b, e);
     }
-    wr_json_lit(b, "]}\n");
-    wr_dash_json_reply(req, 200, b);
-    evbuffer_free(b);
+    wr_json_lit(b, "]}");
+    wr_dash_json_ok(req, b);
 }
 
 static void wr_dash_requests(struct evhttp_request *req, void *arg)
@@ -527,16 +540,14 @@ static void wr_dash_requests(struct evhttp_request *req, void *arg)
         wr_dash_allow(d, req) != 0)
         return;
     if (evhttp_request_get_command(req) == EVHTTP_REQ_DELETE) {
-        struct evbuffer *b = evbuffer_new();
+        struct evbuffer *b;
         wr_cap_clear(d->cap);
-        if (b != NULL) {
-            wr_json_lit(b, "{\"cleared\":true,\"capture\":");
-            wr_dash_capture_json(d, b);
-            wr_json_lit(b, "}\n");
-        }
-        wr_dash_json_reply(req, 200, b);
-        if (b != NULL)
-            evbuffer_free(b);
+        if ((b = wr_dash_body_new(req)) == NULL)
+            return;
+        wr_json_lit(b, "{\"cleared\":true,\"capture\":");
+        wr_dash_capture_json(d, b);
+        wr_json_lit(b, "}");
+        wr_dash_json_ok(req, b);
         return;
     }
     wr_dash_list(d, req);
@@ -544,16 +555,12 @@ static void wr_dash_requests(struct evhttp_request *req, void *arg)
 
 static void wr_dash_detail(wr_dash_t *d, struct evhttp_request *req, wr_cap_entry_t *e)
 {
-    struct evbuffer *b = evbuffer_new();
+    struct evbuffer *b = wr_dash_body_new(req);
 
-    if (b == NULL) {
-        evhttp_send_error(req, 500, NULL);
+    if (b == NULL)
         return;
-    }
     wr_dash_json_detail(b, e);
-    wr_json_lit(b, "\n");
-    wr_dash_json_reply(req, 200, b);
-    evbuffer_free(b);
+    wr_dash_json_ok(req, b);
 }
 
 /* A body as it was captured, as a download: never with its own type, which
@@ -562,13 +569,11 @@ static void wr_dash_body(wr_dash_t *d, struct evhttp_request *req, wr_cap_entry_
 {
     const wr_cap_body_t *body = &e->body[dir];
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    struct evbuffer *b = evbuffer_new();
+    struct evbuffer *b = wr_dash_body_new(req);
     char v[160];
 
-    if (b == NULL) {
-        evhttp_send_error(req, 500, NULL);
+    if (b == NULL)
         return;
-    }
     evbuffer_add(b, body->data, body->len);
     snprintf(v, sizeof(v), "attachment; filename=\"warren-%llu-%s.bin\"", (unsigned long long)e->id,
              dir == WR_CAP_REQ ? "request" : "response");
@@ -613,16 +618,11 @@ static void wr_dash_tunnels(struct evhttp_request *req, void *arg)
     wr_dash_t *d = arg;
     struct evbuffer *b;
 
-    if (wr_dash_method(req, EVHTTP_REQ_GET, "GET, HEAD") != 0 || wr_dash_allow(d, req) != 0)
+    if (wr_dash_method(req, EVHTTP_REQ_GET, "GET, HEAD") != 0 || wr_dash_allow(d, req) != 0 ||
+        (b = wr_dash_body_new(req)) == NULL)
         return;
-    if ((b = evbuffer_new()) == NULL) {
-        evhttp_send_error(req, 500, NULL);
-        return;
-    }
     wr_dash_tunnels_json(d, b);
-    wr_json_lit(b, "\n");
-    wr_dash_json_reply(req, 200, b);
-    evbuffer_free(b);
+    wr_dash_json_ok(req, b);
 }
 
 /* --- long replies: events and HAR ------------------------------------------------ */
