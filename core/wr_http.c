@@ -123,6 +123,24 @@ static int wr_http_ctl(unsigned char c)
     return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
+size_t wr_http_token_span(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && wr_http_tchar((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
+size_t wr_http_value_span(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && !wr_http_ctl((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
 static unsigned char wr_http_lower(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
@@ -578,7 +596,7 @@ static int wr_http_check_request_line(wr_http_parser_t *p)
 static int wr_http_check_status_line(wr_http_parser_t *p)
 {
     const char *b = p->buf + p->start;
-    size_t n = p->head_len - p->start;
+    size_t n = p->head_len - p->start, k;
 
     if (p->hp.http_major != 1 || p->hp.http_minor > 1)
         return wr_http_fail(p, 0, "unsupported HTTP version %u.%u", p->hp.http_major,
@@ -593,11 +611,10 @@ static int wr_http_check_status_line(wr_http_parser_t *p)
         p->reason_off = p->start + 12;
         p->reason_len = 0;
     }
-    for (size_t i = 0; i < p->reason_len; i++) {
-        unsigned char c = (unsigned char)p->buf[p->reason_off + i];
-        if (wr_http_ctl(c))
-            return wr_http_fail(p, 0, "control byte 0x%02x in the reason phrase", c);
-    }
+    k = wr_http_value_span(p->buf + p->reason_off, p->reason_len);
+    if (k < p->reason_len)
+        return wr_http_fail(p, 0, "control byte 0x%02x in the reason phrase",
+                            (unsigned char)p->buf[p->reason_off + k]);
     return 0;
 }
 
@@ -608,7 +625,7 @@ static int wr_http_check_fields(wr_http_parser_t *p)
     wr_http_head_t *h = &p->head;
     int ncl = 0, nte = 0, te_chunked = 0, upgrade_field = 0;
     const char *t;
-    size_t tl, pos;
+    size_t tl, pos, k;
 
     for (size_t i = 0; i < p->nspans; i++) {
         const wr_http_span_t *s = &p->spans[i];
@@ -619,22 +636,20 @@ static int wr_http_check_fields(wr_http_parser_t *p)
 
         if (s->name_len == 0)
             return wr_http_fail(p, 0, "empty header field name");
-        for (size_t k = 0; k < s->name_len; k++) {
-            if (!wr_http_tchar((unsigned char)name[k]))
-                return wr_http_fail(p, 0, "invalid byte 0x%02x in header field name \"%.*s\"",
-                                    (unsigned char)name[k],
-                                    (int)(s->name_len > 64 ? 64 : s->name_len), name);
-        }
+        k = wr_http_token_span(name, s->name_len);
+        if (k < s->name_len)
+            return wr_http_fail(p, 0, "invalid byte 0x%02x in header field name \"%.*s\"",
+                                (unsigned char)name[k], (int)(s->name_len > 64 ? 64 : s->name_len),
+                                name);
         /* Leading whitespace is skipped by http-parser; trailing is not
          * part of the value either (RFC 9112 section 5). */
         while (vlen > 0 && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
             vlen--;
-        for (size_t k = 0; k < vlen; k++) {
-            if (wr_http_ctl((unsigned char)value[k]))
-                return wr_http_fail(p, 0, "control byte 0x%02x in header field \"%.*s\"",
-                                    (unsigned char)value[k],
-                                    (int)(s->name_len > 64 ? 64 : s->name_len), name);
-        }
+        k = wr_http_value_span(value, vlen);
+        if (k < vlen)
+            return wr_http_fail(p, 0, "control byte 0x%02x in header field \"%.*s\"",
+                                (unsigned char)value[k], (int)(s->name_len > 64 ? 64 : s->name_len),
+                                name);
         f->name = name;
         f->name_len = s->name_len;
         f->value = value;

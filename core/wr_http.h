@@ -198,6 +198,16 @@ unsigned wr_http_parser_error(const wr_http_parser_t *p, const char **reason);
 
 /* ---- helpers on heads (thread-safe, no memory of their own) -------------- */
 
+/* How many of the n bytes at s, from the front, are token characters
+ * (tchar, RFC 9110 section 5.6.2: what a method or a header field name is
+ * made of): n when all are. s need not be NUL-terminated. */
+size_t wr_http_token_span(const char *s, size_t n);
+
+/* How many of the n bytes at s, from the front, may stand in a header
+ * field value or a reason phrase: any byte but a control byte (0x00-0x1f,
+ * 0x7f) other than HTAB. n when all may. */
+size_t wr_http_value_span(const char *s, size_t n);
+
 /* The first header field named name (ASCII case-insensitive), or NULL. */
 const wr_http_header_t *wr_http_find(const wr_http_head_t *h, const char *name);
 

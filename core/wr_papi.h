@@ -47,9 +47,22 @@ int wr_papi_config_errorv(const wr_config_t *node, const char *fmt, va_list ap);
     .config_keys = wr_papi_config_keys, .config_errorv = wr_papi_config_errorv,                    \
     .sha256 = wr_papi_sha256, .equal_ct = wr_papi_equal_ct
 
+/* Clocks and hashing: the plugin API's now_us, time_us, sha256 and
+ * equal_ct, and the core's and modules' own, so that a duration or a
+ * digest means the same everywhere. Thread-safe; they own no memory. */
+
+/* Microseconds of CLOCK_MONOTONIC: for durations, not for dates. */
 uint64_t wr_papi_now_us(void);
+
+/* Microseconds since the Unix epoch (CLOCK_REALTIME): for dates. */
 uint64_t wr_papi_time_us(void);
+
+/* The SHA-256 of len bytes at data into out (32 zero bytes when OpenSSL
+ * fails: out of memory). */
 void wr_papi_sha256(const void *data, size_t len, unsigned char out[32]);
+
+/* 1 when the len bytes at a and b are equal, 0 when not, in a time that
+ * depends on len only (for secrets and their digests). */
 int wr_papi_equal_ct(const void *a, const void *b, size_t len);
 
 #endif

@@ -41,21 +41,24 @@ int wr_admin_enabled(const char *bind)
     return bind != NULL && bind[0] != '\0' && strcmp(bind, "off") != 0;
 }
 
-struct evhttp *wr_admin_listen(struct event_base *base, const char *bind, const char *what,
-                               uint16_t *port, char *why, size_t whylen)
+struct evhttp *wr_admin_listen_with(struct event_base *base, const char *bind, const char *what,
+                                    const wr_admin_limits_t *lim, wr_addr_t *bound, char *why,
+                                    size_t whylen)
 {
     struct evhttp *http;
-    wr_addr_t addr;
     char err[160];
     int fd;
 
-    if (wr_addr_parse(bind, &addr, err, sizeof(err)) != 0) {
+    if (wr_addr_parse(bind, bound, err, sizeof(err)) != 0) {
         snprintf(why, whylen, "%s: %s", what, err);
+        errno = EINVAL;
         return NULL;
     }
-    fd = wr_listen(&addr, 128);
+    fd = wr_listen(bound, lim->backlog);
     if (fd == -1) {
-        snprintf(why, whylen, "cannot listen on %s (%s): %s", bind, what, strerror(errno));
+        int saved = errno;
+        snprintf(why, whylen, "cannot listen on %s (%s): %s", bind, what, strerror(saved));
+        errno = saved;
         return NULL;
     }
     http = evhttp_new(base);
@@ -64,25 +67,39 @@ struct evhttp *wr_admin_listen(struct event_base *base, const char *bind, const 
         if (http != NULL)
             evhttp_free(http);
         close(fd);
+        errno = ENOMEM;
         return NULL;
     }
-    evhttp_set_max_headers_size(http, WR_ADMIN_MAX_HEADERS);
-    evhttp_set_max_body_size(http, WR_ADMIN_MAX_BODY);
-    evhttp_set_timeout(http, WR_ADMIN_TIMEOUT_S);
+    evhttp_set_max_headers_size(http, (ev_ssize_t)lim->max_headers);
+    evhttp_set_max_body_size(http, (ev_ssize_t)lim->max_body);
+    evhttp_set_timeout(http, lim->timeout_s);
     /* Every method reaches the routes, which answer 405 themselves (evhttp
      * would answer 501 to the ones it was not told about). */
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
                                          EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-    *port = ntohs(addr.ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr.ss)->sin6_port
-                                                : ((struct sockaddr_in *)&addr.ss)->sin_port);
+    return http;
+}
+
+struct evhttp *wr_admin_listen(struct event_base *base, const char *bind, const char *what,
+                               uint16_t *port, char *why, size_t whylen)
+{
+    static const wr_admin_limits_t lim = {.backlog = WR_ADMIN_BACKLOG,
+                                          .max_headers = WR_ADMIN_MAX_HEADERS,
+                                          .max_body = WR_ADMIN_MAX_BODY,
+                                          .timeout_s = WR_ADMIN_TIMEOUT_S};
+    wr_addr_t addr;
+    struct evhttp *http = wr_admin_listen_with(base, bind, what, &lim, &addr, why, whylen);
+
+    if (http != NULL)
+        *port = ntohs(addr.ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr.ss)->sin6_port
+                                                    : ((struct sockaddr_in *)&addr.ss)->sin_port);
     return http;
 }
 
 /* --- replies ------------------------------------------------------------- */
 
-static void wr_admin_reply(struct evhttp_request *req, int code, const char *reason,
-                           const char *ctype, struct evbuffer *body)
+void wr_admin_headers(struct evhttp_request *req, const char *ctype)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
@@ -93,6 +110,12 @@ static void wr_admin_reply(struct evhttp_request *req, int code, const char *rea
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     evhttp_add_header(h, "X-Frame-Options", "DENY");
     evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
+}
+
+static void wr_admin_reply(struct evhttp_request *req, int code, const char *reason,
+                           const char *ctype, struct evbuffer *body)
+{
+    wr_admin_headers(req, ctype);
     evhttp_send_reply(req, code, reason, body);
 }
 

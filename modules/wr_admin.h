@@ -29,11 +29,21 @@
 #include <event2/http.h>
 
 #include "wr_conf.h"
+#include "wr_net.h"
 
 /* Limits of a listener made by wr_admin_listen. */
+#define WR_ADMIN_BACKLOG     128
 #define WR_ADMIN_MAX_HEADERS 8192 /* bytes of request line and headers; more: 400 */
 #define WR_ADMIN_MAX_BODY    1024 /* bytes of request body; more: 413 */
 #define WR_ADMIN_TIMEOUT_S   10   /* seconds to read a request or write a response */
+
+/* The limits of an HTTP listener (wr_admin_listen_with). */
+typedef struct {
+    int backlog;        /* connections waiting to be accepted */
+    size_t max_headers; /* bytes of request line and headers; more: 400 */
+    size_t max_body;    /* bytes of request body; more: 413 */
+    int timeout_s;      /* seconds to read a request or write a response */
+} wr_admin_limits_t;
 
 typedef struct {
     const char *bind; /* "HOST:PORT"; "off": no listener */
@@ -55,6 +65,25 @@ int wr_admin_enabled(const char *bind);
  */
 struct evhttp *wr_admin_listen(struct event_base *base, const char *bind, const char *what,
                                uint16_t *port, char *why, size_t whylen);
+
+/*
+ * The same with other limits (the client's listener, shared with the
+ * dashboard, takes larger requests), and the address bound in *bound (its
+ * port chosen when bind's is 0). When it fails, errno says what did, for
+ * a caller that goes on without the listener in some cases: EINVAL when
+ * bind does not parse, ENOMEM when out of memory, else the socket's error
+ * (EADDRINUSE: the address is taken).
+ */
+struct evhttp *wr_admin_listen_with(struct event_base *base, const char *bind, const char *what,
+                                    const wr_admin_limits_t *lim, wr_addr_t *bound, char *why,
+                                    size_t whylen);
+
+/* The header fields of every answer on these listeners: Content-Type
+ * ctype, Cache-Control: no-store, and the guards against sniffing,
+ * framing and cross-origin reads (X-Content-Type-Options: nosniff,
+ * X-Frame-Options: DENY, Cross-Origin-Resource-Policy: same-origin). The
+ * dashboard's answers get these and more (wr_dash.c). */
+void wr_admin_headers(struct evhttp_request *req, const char *ctype);
 
 /* One /status reply being written. */
 typedef struct wr_admin_status wr_admin_status_t;

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
+
+#include "wr_papi.h"
 
 #define WR_CAP_BODY_MIN 256 /* smallest allocation of a body buffer */
 
@@ -15,7 +16,8 @@ struct wr_cap {
     wr_cap_conf_t conf;
     wr_cap_entry_t *newest, *oldest;
     uint64_t nlisted;
-    uint64_t bytes; /* every entry alive, listed or not */
+    uint64_t bytes;      /* every entry alive, listed or not */
+    uint64_t live_bytes; /* the part of bytes held by entries in flight */
     uint64_t next_id;
     uint64_t captured, dropped, truncated;
     int enabled;
@@ -30,22 +32,6 @@ void wr_cap_conf_default(wr_cap_conf_t *c)
     c->max_entries = 1000;
     c->max_body = 1024 * 1024;
     c->max_total = 64 * 1024 * 1024;
-}
-
-static uint64_t wr_cap_mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t wr_cap_wall_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 wr_cap_t *wr_cap_new(const wr_cap_conf_t *conf)
@@ -125,14 +111,15 @@ static void wr_cap_drop(wr_cap_entry_t *e)
 
 /* Make room for `need` more bytes and, with one_more, one more entry, by
  * dropping the oldest finished entries (and, for the entry count only, the
- * oldest live ones). 0 when the room is there, -1 when only live entries
- * are left and the bytes still do not fit. */
+ * oldest live ones). 0 when the room is there; -1, with nothing dropped,
+ * when the bytes would not fit even with every finished entry gone: the
+ * rest is held by requests in flight, and emptying the store would gain
+ * nothing. */
 static int wr_cap_trim(wr_cap_t *cap, uint64_t need, int one_more)
 {
     wr_cap_entry_t *e = cap->oldest;
 
-    /* What can never fit must not empty the store first. */
-    if (need > cap->conf.max_total)
+    if (cap->live_bytes + need > cap->conf.max_total)
         return -1;
     while (e != NULL && (cap->bytes + need > cap->conf.max_total ||
                          cap->nlisted + (one_more ? 1 : 0) > cap->conf.max_entries)) {
@@ -149,7 +136,15 @@ static int wr_cap_trim(wr_cap_t *cap, uint64_t need, int one_more)
         wr_cap_drop(cap->oldest);
         cap->dropped++;
     }
-    return cap->bytes + need <= cap->conf.max_total ? 0 : -1;
+    return 0;
+}
+
+/* Count n more bytes held by e, which is in flight. */
+static void wr_cap_hold(wr_cap_entry_t *e, size_t n)
+{
+    e->mem += n;
+    e->cap->bytes += n;
+    e->cap->live_bytes += n;
 }
 
 /* A copy of n header fields (and the extra strings) in one block: the
@@ -242,13 +237,12 @@ wr_cap_entry_t *wr_cap_request(wr_cap_t *cap, const char *tunnel, const char *pe
     e->id = cap->next_id++;
     e->origin = origin;
     e->state = WR_CAP_LIVE;
-    e->wall_us = wr_cap_wall_us();
-    e->t0_us = wr_cap_mono_us();
+    e->wall_us = wr_papi_time_us();
+    e->t0_us = wr_papi_now_us();
     e->body[WR_CAP_REQ].chunked = h->chunked;
     snprintf(e->tunnel, sizeof(e->tunnel), "%s", tunnel ? tunnel : "");
     snprintf(e->peer, sizeof(e->peer), "%s", peer ? peer : "");
-    e->mem = sizeof(*e) + blocklen;
-    cap->bytes += e->mem;
+    wr_cap_hold(e, sizeof(*e) + blocklen);
     cap->nlive++;
     cap->captured++;
     /* newest first */
@@ -284,15 +278,16 @@ static void wr_cap_keep(wr_cap_entry_t *e, wr_cap_body_t *b, const unsigned char
         if (want > cap->conf.max_body)
             want = (size_t)cap->conf.max_body; /* still >= len + take */
         if (wr_cap_trim(cap, want - b->alloc, 0) != 0) {
-            /* Only requests in flight are left: grow by what fits, if any. */
+            /* Requests in flight hold the rest: grow by what dropping every
+             * finished entry makes room for, if anything. */
             uint64_t avail =
-                cap->conf.max_total > cap->bytes ? cap->conf.max_total - cap->bytes : 0;
+                cap->conf.max_total > cap->live_bytes ? cap->conf.max_total - cap->live_bytes : 0;
             size_t short_by = b->len + take - b->alloc;
-            want = b->alloc + (size_t)(avail < short_by ? avail : short_by);
+            size_t grow = (size_t)(avail < short_by ? avail : short_by);
+            want = b->alloc + (grow > 0 && wr_cap_trim(cap, grow, 0) == 0 ? grow : 0);
         }
         if (want > b->alloc && (d = realloc(b->data, want)) != NULL) {
-            cap->bytes += want - b->alloc;
-            e->mem += want - b->alloc;
+            wr_cap_hold(e, want - b->alloc);
             b->data = d;
             b->alloc = want;
         }
@@ -419,7 +414,9 @@ void wr_cap_response(wr_cap_entry_t *e, const wr_http_head_t *h)
         return;
     cap = e->cap;
     e->status = h->status;
-    e->ttfb_us = wr_cap_mono_us() - e->t0_us;
+    e->resp_major = h->major;
+    e->resp_minor = h->minor;
+    e->ttfb_us = wr_papi_now_us() - e->t0_us;
     e->body[WR_CAP_RESP].chunked = h->chunked;
     strs[0] = h->reason ? h->reason : "";
     lens[0] = h->reason ? h->reason_len : 0;
@@ -429,8 +426,7 @@ void wr_cap_response(wr_cap_entry_t *e, const wr_http_head_t *h)
     if (e->resp_hdrs != NULL) {
         e->nresp_hdrs = h->nheaders;
         e->reason = outs[0];
-        e->mem += blocklen;
-        cap->bytes += blocklen;
+        wr_cap_hold(e, blocklen);
     }
     if (e->listed)
         wr_cap_notify(cap, e, WR_CAP_EV_UPDATE);
@@ -452,9 +448,10 @@ void wr_cap_end(wr_cap_entry_t *e, unsigned status)
     cap = e->cap;
     if (status != 0)
         e->status = status;
-    e->dur_us = wr_cap_mono_us() - e->t0_us;
+    e->dur_us = wr_papi_now_us() - e->t0_us;
     e->state = e->error[0] != '\0' ? WR_CAP_ERROR : WR_CAP_DONE;
     cap->nlive--;
+    cap->live_bytes -= e->mem;
     if (!e->listed) {
         wr_cap_entry_free(e);
         if (cap->freeing && cap->nlive == 0)

@@ -11,7 +11,9 @@
  *   - max_total: bytes held by all entries (their structs, head copies and
  *     body buffers, by allocated size); oldest finished entries are dropped
  *     to make room, and when only requests still in flight are left, new
- *     body bytes are not kept (truncated).
+ *     body bytes are not kept (truncated). A head that would not fit
+ *     beside the requests in flight, even with every finished entry
+ *     dropped, is not captured, and drops nothing.
  *
  * Capture never buffers or delays traffic: a body is copied out of the
  * evbuffer being forwarded (evbuffer_copyout, at most the room left), never
@@ -89,6 +91,7 @@ struct wr_cap_entry {
     size_t nreq_hdrs;
     /* response */
     unsigned status;
+    unsigned short resp_major, resp_minor; /* its version; 0.0 while none came */
     char *reason;
     wr_cap_hdr_t *resp_hdrs;
     size_t nresp_hdrs;
@@ -119,7 +122,10 @@ void wr_cap_free(wr_cap_t *cap);
 /* Called synchronously on every event above; one listener (NULL: none). */
 void wr_cap_set_listener(wr_cap_t *cap, wr_cap_listener_t fn, void *arg);
 
-/* Turn capture off (0: wr_cap_request returns NULL) or on (1). */
+/* Turn capture off (0: wr_cap_request returns NULL) or on (1, the
+ * default). This is dashboard.capture: wr_dash_new sets it once, and a
+ * store that is off still answers the dashboard (empty, "enabled": false)
+ * while its tunnels panel runs. wr_cap_enabled: 1 when on (0 for NULL). */
 void wr_cap_enable(wr_cap_t *cap, int on);
 int wr_cap_enabled(const wr_cap_t *cap);
 

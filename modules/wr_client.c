@@ -1296,52 +1296,36 @@ static int wr_cli_admin_allow(struct evhttp_request *req, void *arg)
 
 static int wr_cli_http_start(wr_client_conf_t *c)
 {
+    /* Larger than the admin listener's: replays carry edited bodies. */
+    static const wr_admin_limits_t lim = {
+        .backlog = 64, .max_headers = 64 * 1024, .max_body = 8 * 1024 * 1024, .timeout_s = 30};
     wr_admin_hooks_t hooks = {
         .side = "client", .status = wr_cli_status, .allow = wr_cli_admin_allow};
     wr_addr_t a;
-    char why[200], where[80];
-    int fd;
+    char why[300], where[80];
 
     if (c->dash.bind == NULL)
         return 0;
-    if (wr_addr_parse(c->dash.bind, &a, why, sizeof(why)) != 0) {
-        wr_log_error("dashboard address '%s': %s", c->dash.bind, why);
-        return -1;
-    }
-    fd = wr_listen(&a, 64);
-    if (fd == -1) {
-        if (!c->dash_given) {
+    wr_cli.http = wr_admin_listen_with(wr_cli.base, c->dash.bind, "dashboard.bind", &lim, &a, why,
+                                       sizeof(why));
+    if (wr_cli.http == NULL) {
+        if (!c->dash_given && errno != EINVAL && errno != ENOMEM) {
             /* The default address, taken (another client?): no dashboard,
              * the tunnels still run. */
-            wr_log_warn("dashboard: cannot listen on %s: %s; the dashboard is off "
+            wr_log_warn("dashboard: %s; the dashboard is off "
                         "(--dashboard-port N chooses another port, off none)",
-                        c->dash.bind, strerror(errno));
+                        why);
             return 0;
         }
-        wr_log_error("dashboard: cannot listen on %s: %s", c->dash.bind, strerror(errno));
+        wr_log_error("dashboard: %s", why);
         return -1;
     }
-    wr_cli.http = evhttp_new(wr_cli.base);
-    if (wr_cli.http == NULL || evhttp_accept_socket_with_handle(wr_cli.http, fd) == NULL) {
-        close(fd); /* evhttp did not take it */
-        wr_log_error("dashboard: out of memory");
-        return -1;
-    }
-    /* From here the socket is the evhttp's: wr_cli_http_stop frees all. */
+    /* From here the listener is wr_cli.http: wr_cli_http_stop frees all. */
     wr_cli.dash = wr_dash_new(wr_cli.base, &c->dash);
     if (wr_cli.dash == NULL || (wr_cli.admin = wr_admin_routes(wr_cli.http, &hooks)) == NULL) {
         wr_log_error("dashboard: out of memory");
         return -1;
     }
-    evhttp_set_timeout(wr_cli.http, 30);
-    evhttp_set_max_headers_size(wr_cli.http, 64 * 1024);
-    evhttp_set_max_body_size(wr_cli.http, 8 * 1024 * 1024);
-    /* Every method reaches the routes, which answer 405 themselves (evhttp
-     * would answer 501 to the ones it was not told about). */
-    evhttp_set_allowed_methods(wr_cli.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                                EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                                EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-                                                EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     /* After the admin routes: the dashboard takes evhttp's one generic
      * callback (its /api/requests/ID paths), replacing their 404. */
     if (wr_dash_routes(wr_cli.http, wr_cli.dash) != 0) {

@@ -32,9 +32,8 @@
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
+#include "wr_admin.h"
 #include "wr_conf.h"
 #include "wr_dash_json.h"
 #include "wr_http.h"
@@ -42,6 +41,7 @@
 #include "wr_log.h"
 #include "wr_mux.h"
 #include "wr_net.h"
+#include "wr_papi.h"
 #include "wr_version.h"
 
 #define WR_DASH_MAX_STREAMS  32                /* event streams and HAR exports at once */
@@ -175,17 +175,15 @@ const char *wr_dash_conf_check(const wr_dash_conf_t *c, char *buf, size_t len)
 
 /* --- replies ---------------------------------------------------------------- */
 
+/* The admin routes' fields (wr_admin_headers: type, no-store, nosniff,
+ * DENY, CORP), then the dashboard's own. */
 static void wr_dash_common_headers(struct evhttp_request *req, const char *type, int page)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
-    evhttp_add_header(h, "Content-Type", type);
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    wr_admin_headers(req, type);
     evhttp_add_header(h, "Referrer-Policy", "no-referrer");
     evhttp_add_header(h, "Cross-Origin-Opener-Policy", "same-origin");
-    evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
     evhttp_add_header(h, "Content-Security-Policy", page ? WR_DASH_CSP_PAGE : WR_DASH_CSP_API);
 }
 
@@ -199,6 +197,26 @@ static void wr_dash_reply(struct evhttp_request *req, int code, const char *type
 static void wr_dash_json_reply(struct evhttp_request *req, int code, struct evbuffer *body)
 {
     wr_dash_reply(req, code, "application/json", body);
+}
+
+/* A buffer for the body of req's reply; NULL when out of memory, req then
+ * answered (500). */
+static struct evbuffer *wr_dash_body_new(struct evhttp_request *req)
+{
+    struct evbuffer *b = evbuffer_new();
+
+    if (b == NULL)
+        evhttp_send_error(req, 500, NULL);
+    return b;
+}
+
+/* Answer req 200 with the JSON document in b, a newline after it; b is
+ * freed. */
+static void wr_dash_json_ok(struct evhttp_request *req, struct evbuffer *b)
+{
+    wr_json_lit(b, "\n");
+    wr_dash_json_reply(req, 200, b);
+    evbuffer_free(b);
 }
 
 static void wr_dash_error(struct evhttp_request *req, int code, const char *fmt, ...)
@@ -225,19 +243,12 @@ static void wr_dash_error(struct evhttp_request *req, int code, const char *fmt,
 
 /* --- who may ask -------------------------------------------------------------- */
 
-static void wr_dash_sha256(const void *data, size_t len, unsigned char out[32])
-{
-    unsigned n = 32;
-
-    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
-}
-
 static int wr_dash_token_ok(const wr_dash_t *d, const char *given, size_t len)
 {
     unsigned char md[32];
 
-    wr_dash_sha256(given, len, md);
-    return CRYPTO_memcmp(md, d->token_md, 32) == 0;
+    wr_papi_sha256(given, len, md);
+    return wr_papi_equal_ct(md, d->token_md, 32);
 }
 
 /* The value of cookie name in req's Cookie fields, into out; 0 or -1. */
@@ -317,14 +328,15 @@ static int wr_dash_authorized(const wr_dash_t *d, struct evhttp_request *req)
         return wr_dash_token_ok(d, auth + 7, strlen(auth + 7));
     if (wr_dash_cookie(req, WR_DASH_COOKIE, cookie, sizeof(cookie)) == 0 &&
         strlen(cookie) == strlen(d->session))
-        return CRYPTO_memcmp(cookie, d->session, strlen(d->session)) == 0;
+        return wr_papi_equal_ct(cookie, d->session, strlen(d->session));
     return 0;
 }
 
-/* Every path goes through here first: 0 to go on, -1 when req has been
+/* Every path of the listener goes through here first, the dashboard's own
+ * and the other routes' (wr_dash.h): 0 to go on, -1 when req has been
  * answered (refused). State-changing methods must also look like what the
  * page sends: JSON, from this origin. */
-static int wr_dash_guard(wr_dash_t *d, struct evhttp_request *req)
+int wr_dash_allow(wr_dash_t *d, struct evhttp_request *req)
 {
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
@@ -368,11 +380,6 @@ static int wr_dash_guard(wr_dash_t *d, struct evhttp_request *req)
         }
     }
     return 0;
-}
-
-int wr_dash_allow(wr_dash_t *d, struct evhttp_request *req)
-{
-    return wr_dash_guard(d, req);
 }
 
 static int wr_dash_method(struct evhttp_request *req, int allowed, const char *allow)
@@ -436,17 +443,14 @@ static void wr_dash_page(struct evhttp_request *req, void *arg)
         wr_dash_reply(req, 303, "text/plain; charset=utf-8", NULL);
         return;
     }
-    if (wr_dash_guard(d, req) != 0)
+    if (wr_dash_allow(d, req) != 0)
         return;
     for (size_t i = 0; i < wr_dash_nassets; i++) {
         const wr_dash_asset_t *a = &wr_dash_assets[i];
         if (strcmp(a->path, path) != 0)
             continue;
-        b = evbuffer_new();
-        if (b == NULL) {
-            evhttp_send_error(req, 500, NULL);
+        if ((b = wr_dash_body_new(req)) == NULL)
             return;
-        }
         evbuffer_add_reference(b, a->data, a->len, NULL, NULL);
         wr_dash_common_headers(req, a->type, 1);
         evhttp_send_reply(req, 200, "OK", b);
@@ -510,10 +514,8 @@ static void wr_dash_list(wr_dash_t *d, struct evhttp_request *req)
         wr_dash_error(req, 400, "limit expects 1 to 100000");
         return;
     }
-    if ((b = evbuffer_new()) == NULL) {
-        evhttp_send_error(req, 500, NULL);
+    if ((b = wr_dash_body_new(req)) == NULL)
         return;
-    }
     wr_json_lit(b, "{\"capture\":");
     wr_dash_capture_json(d, b);
     wr_json_lit(b, ",\"requests\":[");
@@ -526,9 +528,8 @@ static void wr_dash_list(wr_dash_t *d, struct evhttp_request *req)
             wr_json_lit(b, ",");
         wr_dash_json_summary(b, e);
     }
-    wr_json_lit(b, "]}\n");
-    wr_dash_json_reply(req, 200, b);
-    evbuffer_free(b);
+    wr_json_lit(b, "]}");
+    wr_dash_json_ok(req, b);
 }
 
 static void wr_dash_requests(struct evhttp_request *req, void *arg)
@@ -536,19 +537,17 @@ static void wr_dash_requests(struct evhttp_request *req, void *arg)
     wr_dash_t *d = arg;
 
     if (wr_dash_method(req, EVHTTP_REQ_GET | EVHTTP_REQ_DELETE, "GET, HEAD, DELETE") != 0 ||
-        wr_dash_guard(d, req) != 0)
+        wr_dash_allow(d, req) != 0)
         return;
     if (evhttp_request_get_command(req) == EVHTTP_REQ_DELETE) {
-        struct evbuffer *b = evbuffer_new();
+        struct evbuffer *b;
         wr_cap_clear(d->cap);
-        if (b != NULL) {
-            wr_json_lit(b, "{\"cleared\":true,\"capture\":");
-            wr_dash_capture_json(d, b);
-            wr_json_lit(b, "}\n");
-        }
-        wr_dash_json_reply(req, 200, b);
-        if (b != NULL)
-            evbuffer_free(b);
+        if ((b = wr_dash_body_new(req)) == NULL)
+            return;
+        wr_json_lit(b, "{\"cleared\":true,\"capture\":");
+        wr_dash_capture_json(d, b);
+        wr_json_lit(b, "}");
+        wr_dash_json_ok(req, b);
         return;
     }
     wr_dash_list(d, req);
@@ -556,16 +555,12 @@ static void wr_dash_requests(struct evhttp_request *req, void *arg)
 
 static void wr_dash_detail(wr_dash_t *d, struct evhttp_request *req, wr_cap_entry_t *e)
 {
-    struct evbuffer *b = evbuffer_new();
+    struct evbuffer *b = wr_dash_body_new(req);
 
-    if (b == NULL) {
-        evhttp_send_error(req, 500, NULL);
+    if (b == NULL)
         return;
-    }
     wr_dash_json_detail(b, e);
-    wr_json_lit(b, "\n");
-    wr_dash_json_reply(req, 200, b);
-    evbuffer_free(b);
+    wr_dash_json_ok(req, b);
 }
 
 /* A body as it was captured, as a download: never with its own type, which
@@ -574,13 +569,11 @@ static void wr_dash_body(wr_dash_t *d, struct evhttp_request *req, wr_cap_entry_
 {
     const wr_cap_body_t *body = &e->body[dir];
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    struct evbuffer *b = evbuffer_new();
+    struct evbuffer *b = wr_dash_body_new(req);
     char v[160];
 
-    if (b == NULL) {
-        evhttp_send_error(req, 500, NULL);
+    if (b == NULL)
         return;
-    }
     evbuffer_add(b, body->data, body->len);
     snprintf(v, sizeof(v), "attachment; filename=\"warren-%llu-%s.bin\"", (unsigned long long)e->id,
              dir == WR_CAP_REQ ? "request" : "response");
@@ -625,16 +618,11 @@ static void wr_dash_tunnels(struct evhttp_request *req, void *arg)
     wr_dash_t *d = arg;
     struct evbuffer *b;
 
-    if (wr_dash_method(req, EVHTTP_REQ_GET, "GET, HEAD") != 0 || wr_dash_guard(d, req) != 0)
+    if (wr_dash_method(req, EVHTTP_REQ_GET, "GET, HEAD") != 0 || wr_dash_allow(d, req) != 0 ||
+        (b = wr_dash_body_new(req)) == NULL)
         return;
-    if ((b = evbuffer_new()) == NULL) {
-        evhttp_send_error(req, 500, NULL);
-        return;
-    }
     wr_dash_tunnels_json(d, b);
-    wr_json_lit(b, "\n");
-    wr_dash_json_reply(req, 200, b);
-    evbuffer_free(b);
+    wr_dash_json_ok(req, b);
 }
 
 /* --- long replies: events and HAR ------------------------------------------------ */
@@ -771,7 +759,7 @@ static void wr_dash_events(struct evhttp_request *req, void *arg)
         wr_dash_error(req, 405, "method not allowed here (allowed: GET)");
         return;
     }
-    if (wr_dash_method(req, EVHTTP_REQ_GET, "GET") != 0 || wr_dash_guard(d, req) != 0)
+    if (wr_dash_method(req, EVHTTP_REQ_GET, "GET") != 0 || wr_dash_allow(d, req) != 0)
         return;
     if ((st = wr_dash_stream_new(d, req, WR_DS_EVENTS)) == NULL)
         return;
@@ -840,7 +828,7 @@ static void wr_dash_har(struct evhttp_request *req, void *arg)
     struct evbuffer *b;
     wr_cap_stats_t cs;
 
-    if (wr_dash_method(req, EVHTTP_REQ_GET, "GET, HEAD") != 0 || wr_dash_guard(d, req) != 0)
+    if (wr_dash_method(req, EVHTTP_REQ_GET, "GET, HEAD") != 0 || wr_dash_allow(d, req) != 0)
         return;
     if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
         wr_dash_reply(req, 200, "application/json", NULL);
@@ -1049,37 +1037,34 @@ static int wr_dash_loop_start(wr_dash_t *d)
     return 0;
 }
 
-/* Header names are tokens; values have no control bytes but HTAB. */
-static int wr_dash_is_token(const char *s, size_t n)
+/* Header field i of the replay into f: from the edits' list jh when there
+ * is one, else as captured (which the proxy's parser has checked already).
+ * 0, or an HTTP status with why set. */
+static int wr_dash_replay_field(const wr_cap_entry_t *e, const wr_json_t *jh, size_t i,
+                                wr_http_header_t *f, char *why, size_t whylen)
 {
-    static const char extra[] = "!#$%&'*+-.^_`|~";
+    const wr_json_t *pair;
 
-    if (n == 0)
+    if (jh == NULL) {
+        f->name = e->req_hdrs[i].name;
+        f->name_len = e->req_hdrs[i].name_len;
+        f->value = e->req_hdrs[i].value;
+        f->value_len = e->req_hdrs[i].value_len;
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c != '\0' && strchr(extra, c) != NULL)))
-            return 0;
     }
-    return 1;
-}
-
-static int wr_dash_is_value(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7F)
-            return 0;
+    pair = wr_json_at(jh, i);
+    f->name = wr_json_string(wr_json_at(pair, 0), &f->name_len);
+    f->value = wr_json_string(wr_json_at(pair, 1), &f->value_len);
+    if (wr_json_len(pair) != 2 || f->name == NULL || f->value == NULL) {
+        snprintf(why, whylen, "headers[%zu] expects [name, value], two strings", i);
+        return 400;
     }
-    return 1;
-}
-
-/* Framing is recomputed for the body sent; these never come from the
- * original or the edit. */
-static int wr_dash_skip_header(const char *name)
-{
-    return strcasecmp(name, "content-length") == 0 || strcasecmp(name, "transfer-encoding") == 0;
+    if (f->name_len == 0 || wr_http_token_span(f->name, f->name_len) != f->name_len ||
+        wr_http_value_span(f->value, f->value_len) != f->value_len) {
+        snprintf(why, whylen, "headers[%zu]: a name is a token, a value has no control byte", i);
+        return 400;
+    }
+    return 0;
 }
 
 /* Build the request to replay into out: e as captured, with the edits of
@@ -1091,17 +1076,19 @@ static int wr_dash_replay_build(const wr_cap_entry_t *e, const wr_json_t *j, str
     const wr_json_t *jh = wr_json_get(j, "headers"), *jb = wr_json_get(j, "body");
     const wr_json_t *jb64 = wr_json_get(j, "body_base64");
     const char *method = e->method, *path = e->target;
-    size_t mlen = strlen(method), plen = strlen(path);
+    size_t mlen = strlen(method), plen = strlen(path), nfields;
     const unsigned char *body = e->body[WR_CAP_REQ].data;
     size_t blen = e->body[WR_CAP_REQ].len;
     unsigned char *decoded = NULL;
+    wr_http_head_t h = {.is_request = 1, .method = -1, .major = 1, .minor = 1};
+    char clen[24];
     int has_host = 0, rc = 0;
 
     if (jm != NULL && (method = wr_json_string(jm, &mlen)) == NULL) {
         snprintf(why, whylen, "method expects a string");
         return 400;
     }
-    if (!wr_dash_is_token(method, mlen)) {
+    if (mlen == 0 || wr_http_token_span(method, mlen) != mlen) {
         snprintf(why, whylen, "method expects a token such as GET or POST");
         return 400;
     }
@@ -1114,8 +1101,12 @@ static int wr_dash_replay_build(const wr_cap_entry_t *e, const wr_json_t *j, str
         return 400;
     }
     if (plen == 0 || (path[0] != '/' && strcmp(path, "*") != 0) ||
-        strcspn(path, " \t\r\n") != plen || !wr_dash_is_value(path, plen)) {
+        strcspn(path, " \t\r\n") != plen || wr_http_value_span(path, plen) != plen) {
         snprintf(why, whylen, "path expects /PATH[?QUERY] with no space or control byte");
+        return 400;
+    }
+    if (jh != NULL && wr_json_kind(jh) != WR_JSON_ARRAY) {
+        snprintf(why, whylen, "headers expects a list of [name, value] pairs");
         return 400;
     }
     if (jb != NULL && jb64 != NULL) {
@@ -1151,66 +1142,48 @@ static int wr_dash_replay_build(const wr_cap_entry_t *e, const wr_json_t *j, str
                  e->body[WR_CAP_REQ].len, (unsigned long long)e->body[WR_CAP_REQ].size);
         return 409;
     }
-    evbuffer_add(out, method, mlen);
-    wr_json_lit(out, " ");
-    evbuffer_add(out, path, plen);
-    wr_json_lit(out, " HTTP/1.1\r\n");
-    if (jh != NULL) {
-        if (wr_json_kind(jh) != WR_JSON_ARRAY) {
-            snprintf(why, whylen, "headers expects a list of [name, value] pairs");
-            rc = 400;
+    /* The fields as captured or edited, then Host and Content-Length. */
+    nfields = jh != NULL ? wr_json_len(jh) : e->nreq_hdrs;
+    if ((h.headers = calloc(nfields + 2, sizeof(*h.headers))) == NULL) {
+        snprintf(why, whylen, "out of memory");
+        rc = 500;
+        goto done;
+    }
+    for (size_t i = 0; i < nfields; i++) {
+        wr_http_header_t *f = &h.headers[h.nheaders];
+        if ((rc = wr_dash_replay_field(e, jh, i, f, why, whylen)) != 0)
+            goto done;
+        if (strcasecmp(f->name, "upgrade") == 0) {
+            snprintf(why, whylen, "an Upgrade (WebSocket) request cannot be replayed");
+            rc = 409;
             goto done;
         }
-        for (size_t i = 0; i < wr_json_len(jh); i++) {
-            const wr_json_t *pair = wr_json_at(jh, i);
-            const char *name = wr_json_string(wr_json_at(pair, 0), &mlen);
-            const char *value = wr_json_string(wr_json_at(pair, 1), &plen);
-            if (wr_json_len(pair) != 2 || name == NULL || value == NULL) {
-                snprintf(why, whylen, "headers[%zu] expects [name, value], two strings", i);
-                rc = 400;
-                goto done;
-            }
-            if (!wr_dash_is_token(name, mlen) || !wr_dash_is_value(value, plen)) {
-                snprintf(why, whylen,
-                         "headers[%zu]: a name is a token, a value has no control byte", i);
-                rc = 400;
-                goto done;
-            }
-            if (strcasecmp(name, "upgrade") == 0) {
-                snprintf(why, whylen, "an Upgrade (WebSocket) request cannot be replayed");
-                rc = 409;
-                goto done;
-            }
-            if (wr_dash_skip_header(name))
-                continue;
-            has_host |= strcasecmp(name, "host") == 0;
-            evbuffer_add_printf(out, "%s: ", name);
-            evbuffer_add(out, value, plen);
-            wr_json_lit(out, "\r\n");
-        }
-    } else {
-        for (size_t i = 0; i < e->nreq_hdrs; i++) {
-            const wr_cap_hdr_t *h = &e->req_hdrs[i];
-            if (strcasecmp(h->name, "upgrade") == 0) {
-                snprintf(why, whylen, "an Upgrade (WebSocket) request cannot be replayed");
-                rc = 409;
-                goto done;
-            }
-            if (wr_dash_skip_header(h->name))
-                continue;
-            has_host |= strcasecmp(h->name, "host") == 0;
-            evbuffer_add_printf(out, "%s: ", h->name);
-            evbuffer_add(out, h->value, h->value_len);
-            wr_json_lit(out, "\r\n");
-        }
+        /* Framing is recomputed for the body sent: never from the original
+         * or the edit. */
+        if (strcasecmp(f->name, "content-length") == 0 ||
+            strcasecmp(f->name, "transfer-encoding") == 0)
+            continue;
+        has_host |= strcasecmp(f->name, "host") == 0;
+        h.nheaders++;
     }
     if (!has_host && e->host[0] != '\0')
-        evbuffer_add_printf(out, "Host: %s\r\n", e->host);
-    if (blen > 0 || e->body[WR_CAP_REQ].size > 0 || jb != NULL || jb64 != NULL)
-        evbuffer_add_printf(out, "Content-Length: %zu\r\n", blen);
-    wr_json_lit(out, "\r\n");
-    evbuffer_add(out, body, blen);
+        h.headers[h.nheaders++] = (wr_http_header_t){
+            .name = "Host", .name_len = 4, .value = e->host, .value_len = strlen(e->host)};
+    if (blen > 0 || e->body[WR_CAP_REQ].size > 0 || jb != NULL || jb64 != NULL) {
+        snprintf(clen, sizeof(clen), "%zu", blen);
+        h.headers[h.nheaders++] = (wr_http_header_t){
+            .name = "Content-Length", .name_len = 14, .value = clen, .value_len = strlen(clen)};
+    }
+    h.method_name = method;
+    h.url = path;
+    h.url_len = plen;
+    if (wr_http_write_request(out, &h, NULL) != 0 ||
+        (blen > 0 && evbuffer_add(out, body, blen) != 0)) {
+        snprintf(why, whylen, "out of memory");
+        rc = 500;
+    }
 done:
+    free(h.headers);
     free(decoded);
     return rc;
 }
@@ -1322,7 +1295,7 @@ int wr_dash_handle(wr_dash_t *d, struct evhttp_request *req)
     } else if (wr_dash_method(req, EVHTTP_REQ_GET, "GET, HEAD") != 0) {
         return 1;
     }
-    if (wr_dash_guard(d, req) != 0)
+    if (wr_dash_allow(d, req) != 0)
         return 1;
     e = wr_cap_find(d->cap, id);
     if (e == NULL) {
@@ -1346,7 +1319,7 @@ static void wr_dash_generic(struct evhttp_request *req, void *arg)
 
     if (wr_dash_handle(d, req))
         return;
-    if (wr_dash_guard(d, req) != 0)
+    if (wr_dash_allow(d, req) != 0)
         return;
     wr_dash_error(req, 404, "no such %s: %s",
                   path && strncmp(path, "/api/", 5) == 0 ? "API path" : "page", path ? path : "?");
@@ -1387,7 +1360,7 @@ wr_dash_t *wr_dash_new(struct event_base *base, const wr_dash_conf_t *conf)
     if (d->conf.token != NULL && d->conf.token[0] == '\0')
         d->conf.token = NULL;
     if (d->conf.token != NULL)
-        wr_dash_sha256(d->conf.token, strlen(d->conf.token), d->token_md);
+        wr_papi_sha256(d->conf.token, strlen(d->conf.token), d->token_md);
     arc4random_buf(rnd, sizeof(rnd));
     for (size_t i = 0; i < sizeof(rnd); i++) {
         d->session[2 * i] = hex[rnd[i] >> 4];

@@ -78,9 +78,12 @@ int wr_dash_routes(struct evhttp *http, wr_dash_t *d);
 struct evhttp_request;
 int wr_dash_handle(wr_dash_t *d, struct evhttp_request *req);
 
-/* The dashboard's rules for a request to another route on its listener
- * (the token, or a loopback Host without one): 0 to serve it, -1 when it
- * has been answered (401 or 403). */
+/* The dashboard's rules for a request (the token, or a loopback Host
+ * without one; for POST and DELETE also a JSON Content-Type and a
+ * same-origin Origin and Sec-Fetch-Site): 0 to serve it, -1 when it has
+ * been answered (401, 403 or 415). Every dashboard path applies them; a
+ * module that serves other routes on the same listener calls this first,
+ * so that they are no more open than the dashboard. */
 int wr_dash_allow(wr_dash_t *d, struct evhttp_request *req);
 
 /* The store the proxies should capture into (wr_proxy_set_capture), or

@@ -254,14 +254,19 @@ int wr_dash_json_har_entry(struct evbuffer *out, const wr_cap_entry_t *e)
     }
     evbuffer_add_printf(out, "},\"response\":{\"status\":%u,\"statusText\":", e->status);
     wr_json_cstr(out, e->reason ? e->reason : "");
-    evbuffer_add_printf(out, ",\"httpVersion\":\"HTTP/1.1\",\"cookies\":[],\"headers\":");
+    /* No response head came (the service failed): no version to tell. */
+    if (e->resp_major != 0)
+        evbuffer_add_printf(out, ",\"httpVersion\":\"HTTP/%u.%u\"", e->resp_major, e->resp_minor);
+    else
+        wr_json_lit(out, ",\"httpVersion\":\"\"");
+    wr_json_lit(out, ",\"cookies\":[],\"headers\":");
     wr_dash_headers_json(out, e->resp_hdrs, e->nresp_hdrs, 1);
     evbuffer_add_printf(out, ",\"content\":{\"size\":%llu,", (unsigned long long)sb->size);
     wr_dash_har_text(out, e, WR_CAP_RESP);
     evbuffer_add_printf(out,
                         "},\"redirectURL\":\"\",\"headersSize\":-1,\"bodySize\":%llu},"
                         "\"cache\":{},\"timings\":{\"send\":0,\"wait\":",
-                        (unsigned long long)e->bytes_out);
+                        (unsigned long long)sb->size);
     wr_dash_ms(out, wait);
     wr_json_lit(out, ",\"receive\":");
     wr_dash_ms(out, receive);

@@ -137,8 +137,13 @@ def har(a):
             assert k in e, "entry without %s" % k
         for k in ("method", "url", "httpVersion", "headers", "queryString", "cookies"):
             assert k in e["request"], "request without %s" % k
-        for k in ("status", "statusText", "headers", "content"):
+        for k in ("status", "statusText", "httpVersion", "headers", "content", "bodySize"):
             assert k in e["response"], "response without %s" % k
+        # Both bodySizes count the body as it came, chunk framing removed.
+        r = e["response"]
+        assert r["bodySize"] == r["content"]["size"], "bodySize %d, content %d (%s)" % (
+            r["bodySize"], r["content"]["size"], e["request"]["url"])
+        assert r["httpVersion"] in ("HTTP/1.0", "HTTP/1.1", ""), r["httpVersion"]
         assert e["request"]["url"].startswith("http"), e["request"]["url"]
     print("har: %d entries" % len(log["entries"]))
 

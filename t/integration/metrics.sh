@@ -333,7 +333,7 @@ p=$!
 WR_PIDS="$WR_PIDS $p"
 wait_exit "$p" 10
 [ $? = 1 ] || fail "a client with a taken dashboard port did not exit 1"
-grep -q "dashboard: cannot listen on 127.0.0.1:$dport: Address already in use" "$TMPD/taken.err" ||
+grep -q "dashboard: cannot listen on 127.0.0.1:$dport (dashboard.bind): Address already in use" "$TMPD/taken.err" ||
     fail "taken dashboard port: $(cat "$TMPD/taken.err")"
 printf 'admin:\n  bind: "off"\n' >"$TMPD/off.yaml"
 "$WARREN" -t -c "$TMPD/off.yaml" >/dev/null 2>&1 || fail "admin: {bind: off} refused"

@@ -1119,6 +1119,22 @@ START_TEST(test_http__error_page)
 }
 END_TEST
 
+/* The character classes the dashboard's replay checks its edits with. */
+START_TEST(test_http__spans)
+{
+    ck_assert_uint_eq(wr_http_token_span("X-Debug", 7), 7);
+    ck_assert_uint_eq(wr_http_token_span("!#$%&'*+-.^_`|~09azAZ", 21), 21);
+    ck_assert_uint_eq(wr_http_token_span("Bad Name", 8), 3);
+    ck_assert_uint_eq(wr_http_token_span("a:b", 3), 1);
+    ck_assert_uint_eq(wr_http_token_span("a\0b", 3), 1);
+    ck_assert_uint_eq(wr_http_token_span("", 0), 0);
+    ck_assert_uint_eq(wr_http_value_span("a b\tc \x80\xff", 8), 8);
+    ck_assert_uint_eq(wr_http_value_span("ab\r\nX: y", 8), 2);
+    ck_assert_uint_eq(wr_http_value_span("a\0b", 3), 1);
+    ck_assert_uint_eq(wr_http_value_span("a\x7f", 2), 1);
+}
+END_TEST
+
 static Suite *http_suite(void)
 {
     Suite *s = suite_create("http");
@@ -1146,6 +1162,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_http__write_response);
     tcase_add_test(tc, test_http__error_page);
     tcase_add_test(tc, test_http__reset);
+    tcase_add_test(tc, test_http__spans);
     suite_add_tcase(s, tc);
     return s;
 }

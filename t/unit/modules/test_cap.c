@@ -40,6 +40,17 @@ static void feed(wr_cap_entry_t *e, int dir, const void *data, size_t len, size_
     evbuffer_free(b);
 }
 
+/* "GET path" with an X-Big field of n bytes of fill, into buf. */
+static const char *big_head(char *buf, size_t len, const char *path, char fill, size_t n)
+{
+    int k = snprintf(buf, len, "GET %s HTTP/1.1\r\nHost: h\r\nX-Big: ", path);
+
+    ck_assert_uint_lt((size_t)k + n + 5, len);
+    memset(buf + k, fill, n);
+    memcpy(buf + k + n, "\r\n\r\n", 5);
+    return buf;
+}
+
 static int events[8];
 static wr_cap_entry_t *last_event_entry;
 
@@ -255,7 +266,6 @@ START_TEST(test_cap__head_too_large_for_the_store)
     wr_http_parser_t *qp;
     wr_cap_stats_t st;
     char big[8192];
-    int n;
 
     wr_cap_conf_default(&conf);
     conf.max_total = 4096;
@@ -267,13 +277,65 @@ START_TEST(test_cap__head_too_large_for_the_store)
         ck_assert_ptr_nonnull(e);
         wr_cap_end(e, 200);
     }
-    n = snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: h\r\nX-Big: ");
-    memset(big + n, 'b', 6000);
-    memcpy(big + n + 6000, "\r\n\r\n", 5);
+    big_head(big, sizeof(big), "/", 'b', 6000);
     ck_assert_ptr_null(wr_cap_request(cap, "t", "p", head_of(&qp, 0, big), NULL));
     wr_http_parser_free(qp);
     wr_cap_stats(cap, &st);
     ck_assert_uint_eq(st.entries, 2);
+    wr_cap_free(cap);
+}
+END_TEST
+
+/* A head with room enough in the store, but not beside the requests in
+ * flight: even dropping every finished entry would not make room, so none
+ * is dropped; once the live one has ended, the same head is captured. */
+START_TEST(test_cap__head_blocked_by_live)
+{
+    wr_cap_conf_t conf;
+    wr_cap_t *cap;
+    wr_http_parser_t *qp;
+    wr_cap_stats_t st;
+    wr_cap_entry_t *live, *e;
+    char big[8192];
+
+    wr_cap_conf_default(&conf);
+    conf.max_total = 8192;
+    cap = wr_cap_new(&conf);
+    for (int i = 0; i < 2; i++) {
+        e = wr_cap_request(cap, "t", "p", head_of(&qp, 0, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+                           NULL);
+        wr_http_parser_free(qp);
+        ck_assert_ptr_nonnull(e);
+        wr_cap_end(e, 200);
+    }
+    live = wr_cap_request(cap, "t", "p",
+                          head_of(&qp, 0, big_head(big, sizeof(big), "/live", 'l', 4500)), NULL);
+    wr_http_parser_free(qp);
+    ck_assert_ptr_nonnull(live);
+    ck_assert_uint_gt(live->mem, 4500);
+    wr_cap_stats(cap, &st);
+    ck_assert_uint_eq(st.entries, 3);
+    ck_assert_uint_eq(st.dropped, 0);
+
+    /* Over 4000 bytes: fits in the store, not beside the live 4500. */
+    big_head(big, sizeof(big), "/next", 'n', 4000);
+    ck_assert_ptr_null(wr_cap_request(cap, "t", "p", head_of(&qp, 0, big), NULL));
+    wr_http_parser_free(qp);
+    wr_cap_stats(cap, &st);
+    ck_assert_uint_eq(st.entries, 3);
+    ck_assert_uint_eq(st.dropped, 1); /* the refused request only */
+    ck_assert_uint_eq(wr_cap_oldest(cap)->id, 1);
+    ck_assert_ptr_nonnull(wr_cap_find(cap, 2));
+
+    /* The live one ends: now the finished ones make room for it. */
+    wr_cap_end(live, 200);
+    e = wr_cap_request(cap, "t", "p", head_of(&qp, 0, big), NULL);
+    wr_http_parser_free(qp);
+    ck_assert_ptr_nonnull(e);
+    wr_cap_end(e, 200);
+    wr_cap_stats(cap, &st);
+    ck_assert_uint_le(st.bytes, conf.max_total);
+    ck_assert_ptr_eq(wr_cap_newest(cap), e);
     wr_cap_free(cap);
 }
 END_TEST
@@ -329,21 +391,52 @@ START_TEST(test_cap__live_hold_the_total)
 }
 END_TEST
 
-/* The store freed with a request in flight: the request's end frees the
- * rest (no leak, no use after free under ASan). */
+/* The store freed with a request in flight (the dashboard stops first):
+ * the live entry stays the request's and keeps recording, the listener
+ * (the dashboard, gone) hears nothing more, and the store holds on to
+ * exactly that entry until its end frees both (ASan checks the frees). */
 START_TEST(test_cap__free_while_live)
 {
     wr_cap_t *cap = wr_cap_new(NULL);
     wr_http_parser_t *qp;
     wr_cap_entry_t *e;
+    wr_cap_stats_t st;
+    void *reuse;
+    int heard;
 
+    memset(events, 0, sizeof(events));
+    wr_cap_set_listener(cap, listener, NULL);
     e = wr_cap_request(cap, "t", "p", head_of(&qp, 0, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), NULL);
     wr_http_parser_free(qp);
     ck_assert_ptr_nonnull(e);
+    heard = events[WR_CAP_EV_NEW];
+    ck_assert_int_eq(heard, 1);
     wr_cap_free(cap);
+
+    /* Had the entry been freed with the store, this block of its size
+     * would most likely be its memory, scribbled over. */
+    reuse = malloc(sizeof(*e));
+    ck_assert_ptr_nonnull(reuse);
+    memset(reuse, 0x5a, sizeof(*e));
+    ck_assert_uint_eq(e->id, 1);
+    ck_assert_int_eq(e->state, WR_CAP_LIVE);
+    ck_assert_int_eq(e->listed, 0);
+    ck_assert_str_eq(e->method, "GET");
+    wr_cap_stats(cap, &st);
+    ck_assert_uint_eq(st.entries, 0);
+    ck_assert_uint_eq(st.bytes, e->mem);
+
     feed(e, WR_CAP_RESP, "late", 4, 4);
+    ck_assert_uint_eq(e->body[WR_CAP_RESP].len, 4);
+    ck_assert_int_eq(memcmp(e->body[WR_CAP_RESP].data, "late", 4), 0);
     wr_cap_error(e, "the service closed the connection");
+    ck_assert_str_eq(e->error, "the service closed the connection");
+    ck_assert_int_eq(e->state, WR_CAP_LIVE);
     wr_cap_end(e, 502);
+    ck_assert_int_eq(events[WR_CAP_EV_NEW] + events[WR_CAP_EV_UPDATE] + events[WR_CAP_EV_END] +
+                         events[WR_CAP_EV_CLEAR],
+                     heard);
+    free(reuse);
 }
 END_TEST
 
@@ -387,6 +480,7 @@ static Suite *cap_suite(void)
     tcase_add_test(tc, test_cap__max_entries);
     tcase_add_test(tc, test_cap__max_total);
     tcase_add_test(tc, test_cap__head_too_large_for_the_store);
+    tcase_add_test(tc, test_cap__head_blocked_by_live);
     tcase_add_test(tc, test_cap__live_hold_the_total);
     tcase_add_test(tc, test_cap__free_while_live);
     tcase_add_test(tc, test_cap__disabled);

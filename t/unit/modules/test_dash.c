@@ -1,9 +1,16 @@
 /* Unit tests for modules/wr_dash.c and modules/wr_dash_json.c: the
- * dashboard's address rule and its JSON views of captured requests. */
+ * dashboard's address rule, who it answers (Host, token, cookie, Origin),
+ * and its JSON views of captured requests. */
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "wr_admin.h"
 #include "wr_cap.h"
 #include "wr_dash.h"
 #include "wr_dash_json.h"
@@ -62,6 +69,252 @@ START_TEST(test_dash__conf_check)
     ck_assert_msg(strncmp(why, "dashboard address 'no-port': ", 29) == 0, "%s", why);
     c.bind = NULL; /* off */
     ck_assert_ptr_null(wr_dash_conf_check(&c, buf, sizeof(buf)));
+}
+END_TEST
+
+/* ---- who the dashboard answers, over a real listener on 127.0.0.1 ----- */
+
+typedef struct {
+    struct event_base *base;
+    struct evhttp *http;
+    wr_dash_t *d;
+    uint16_t port;
+    char host[32]; /* "127.0.0.1:PORT" */
+} srv_t;
+
+typedef struct {
+    struct event_base *base;
+    int code;
+    char cookie[200]; /* Set-Cookie, if any */
+} reply_t;
+
+/* Another route on the dashboard's listener, as the client's /metrics:
+ * served only when wr_dash_allow lets it through. */
+static void other_route(struct evhttp_request *req, void *arg)
+{
+    if (wr_dash_allow(arg, req) == 0)
+        evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static void srv_start(srv_t *s, const char *token)
+{
+    static const wr_admin_limits_t lim = {
+        .backlog = 8, .max_headers = 8192, .max_body = 8192, .timeout_s = 5};
+    wr_dash_conf_t c;
+    wr_addr_t a;
+    char why[200];
+
+    memset(s, 0, sizeof(*s));
+    s->base = event_base_new();
+    ck_assert_ptr_nonnull(s->base);
+    s->http = wr_admin_listen_with(s->base, "127.0.0.1:0", "test", &lim, &a, why, sizeof(why));
+    ck_assert_msg(s->http != NULL, "%s", why);
+    s->port = ntohs(((struct sockaddr_in *)&a.ss)->sin_port);
+    snprintf(s->host, sizeof(s->host), "127.0.0.1:%u", s->port);
+    wr_dash_conf_default(&c);
+    c.bind = s->host;
+    c.token = token;
+    s->d = wr_dash_new(s->base, &c);
+    ck_assert_ptr_nonnull(s->d);
+    ck_assert_int_eq(evhttp_set_cb(s->http, "/other", other_route, s->d), 0);
+    ck_assert_int_eq(wr_dash_routes(s->http, s->d), 0);
+}
+
+static void srv_stop(srv_t *s)
+{
+    wr_dash_free(s->d);
+    evhttp_free(s->http);
+    event_base_free(s->base);
+}
+
+static void on_reply(struct evhttp_request *req, void *arg)
+{
+    reply_t *r = arg;
+    const char *c;
+
+    r->code = req != NULL ? evhttp_request_get_response_code(req) : -1;
+    c = req != NULL ? evhttp_find_header(evhttp_request_get_input_headers(req), "Set-Cookie")
+                    : NULL;
+    if (c != NULL)
+        snprintf(r->cookie, sizeof(r->cookie), "%s", c);
+    event_base_loopbreak(r->base);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    event_base_loopbreak(arg);
+}
+
+/* Send one request (headers: name, value, ..., NULL) and run the loop
+ * until its answer; the status (0: none within 5 s). */
+static int ask(srv_t *s, enum evhttp_cmd_type cmd, const char *path, const char *const *hdrs,
+               reply_t *r)
+{
+    struct evhttp_connection *conn =
+        evhttp_connection_base_new(s->base, NULL, "127.0.0.1", s->port);
+    struct evhttp_request *req;
+    struct event *timer = evtimer_new(s->base, on_timeout, s->base);
+    struct timeval tv = {5, 0};
+
+    memset(r, 0, sizeof(*r));
+    r->base = s->base;
+    ck_assert_ptr_nonnull(conn);
+    ck_assert_ptr_nonnull(timer);
+    req = evhttp_request_new(on_reply, r);
+    ck_assert_ptr_nonnull(req);
+    for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL; i += 2)
+        evhttp_add_header(evhttp_request_get_output_headers(req), hdrs[i], hdrs[i + 1]);
+    ck_assert_int_eq(evhttp_make_request(conn, req, cmd, path), 0);
+    evtimer_add(timer, &tv);
+    event_base_dispatch(s->base);
+    event_free(timer);
+    evhttp_connection_free(conn);
+    return r->code;
+}
+
+/* Without a token: only a loopback Host (or the configured address's
+ * host) is answered, on the dashboard's paths and on others beside them. */
+START_TEST(test_dash__host_check)
+{
+    static const char *const ok[] = {"127.0.0.1", "localhost:4040", "LOCALHOST", "127.1.2.3:80",
+                                     "[::1]:4040"};
+    static const char *const bad[] = {"evil.example",           "evil.example:4040",
+                                      "127.0.0.1.evil.example", "127.0.0.256",
+                                      "localhost.evil.example", "10.0.0.1:4040"};
+    srv_t s;
+    reply_t r;
+
+    srv_start(&s, NULL);
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        const char *h[] = {"Host", ok[i], NULL};
+        ck_assert_msg(ask(&s, EVHTTP_REQ_GET, "/api/tunnels", h, &r) == 200, "Host %s: %d", ok[i],
+                      r.code);
+        ck_assert_msg(ask(&s, EVHTTP_REQ_GET, "/other", h, &r) == 200, "/other, Host %s: %d", ok[i],
+                      r.code);
+    }
+    {
+        const char *h[] = {"Host", s.host, NULL};
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/api/requests", h, &r), 200);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *h[] = {"Host", bad[i], NULL};
+        ck_assert_msg(ask(&s, EVHTTP_REQ_GET, "/api/tunnels", h, &r) == 403, "Host %s: %d", bad[i],
+                      r.code);
+        ck_assert_msg(ask(&s, EVHTTP_REQ_GET, "/", h, &r) == 403, "/, Host %s: %d", bad[i], r.code);
+        ck_assert_msg(ask(&s, EVHTTP_REQ_GET, "/other", h, &r) == 403, "/other, Host %s: %d",
+                      bad[i], r.code);
+    }
+    srv_stop(&s);
+}
+END_TEST
+
+/* POST and DELETE: JSON only, and from the dashboard's own origin. */
+START_TEST(test_dash__origin_check)
+{
+    srv_t s;
+    reply_t r;
+    char same[64];
+
+    srv_start(&s, NULL);
+    snprintf(same, sizeof(same), "http://%s", s.host);
+    {
+        const char *h[] = {"Host", s.host, "Content-Type", "application/json", NULL};
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_DELETE, "/api/requests", h, &r), 200);
+    }
+    {
+        const char *h[] = {"Host",   s.host, "Content-Type",   "application/json; charset=utf-8",
+                           "Origin", same,   "Sec-Fetch-Site", "same-origin",
+                           NULL};
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_DELETE, "/api/requests", h, &r), 200);
+    }
+    {
+        const char *h[] = {
+            "Host", s.host, "Content-Type", "application/json", "Origin", "http://evil.example",
+            NULL};
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_DELETE, "/api/requests", h, &r), 403);
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_POST, "/api/requests/1/replay", h, &r), 403);
+    }
+    {
+        /* the same host by another scheme or port is another origin */
+        char other[64];
+        const char *h[] = {"Host", s.host, "Content-Type", "application/json", "Origin",
+                           other,  NULL};
+        snprintf(other, sizeof(other), "https://%s", s.host);
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_DELETE, "/api/requests", h, &r), 403);
+        snprintf(other, sizeof(other), "http://127.0.0.1:%u", s.port == 1 ? 2 : s.port - 1);
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_DELETE, "/api/requests", h, &r), 403);
+    }
+    {
+        const char *h[] = {
+            "Host",       s.host, "Content-Type", "application/json", "Sec-Fetch-Site",
+            "cross-site", NULL};
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_DELETE, "/api/requests", h, &r), 403);
+    }
+    {
+        const char *h[] = {"Host", s.host, "Content-Type", "text/plain", "Origin", same, NULL};
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_DELETE, "/api/requests", h, &r), 415);
+    }
+    srv_stop(&s);
+}
+END_TEST
+
+/* With a token: Bearer, or the cookie that /?token= sets; nothing else. */
+START_TEST(test_dash__token_and_cookie)
+{
+    srv_t s;
+    reply_t r;
+    char cookie[200], *semi;
+
+    srv_start(&s, "s3cret");
+    {
+        const char *h[] = {"Host", s.host, NULL};
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/api/tunnels", h, &r), 401);
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/other", h, &r), 401);
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/?token=wrong", h, &r), 401);
+        ck_assert_str_eq(r.cookie, "");
+    }
+    {
+        /* a token is not bound to a Host: any name reaches it */
+        const char *h[] = {"Host", "dash.example", "Authorization", "Bearer s3cret", NULL};
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/api/tunnels", h, &r), 200);
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/other", h, &r), 200);
+    }
+    {
+        const char *h[] = {"Host", s.host, "Authorization", "Bearer s3cre", NULL};
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/api/tunnels", h, &r), 401);
+    }
+    {
+        const char *h[] = {"Host", s.host, "Cookie", "warren_dash=s3cret", NULL};
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/api/tunnels", h, &r), 401);
+    }
+    {
+        const char *h[] = {"Host", s.host, NULL};
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/?token=s3cret", h, &r), 303);
+    }
+    ck_assert_msg(strncmp(r.cookie, "warren_dash=", 12) == 0, "Set-Cookie: %s", r.cookie);
+    ck_assert_msg(strstr(r.cookie, "; HttpOnly; SameSite=Strict") != NULL, "%s", r.cookie);
+    snprintf(cookie, sizeof(cookie), "%s", r.cookie);
+    semi = strchr(cookie, ';');
+    ck_assert_ptr_nonnull(semi);
+    *semi = '\0';
+    ck_assert_uint_eq(strlen(cookie), 12 + 64); /* a random secret, not the token */
+    {
+        char both[300];
+        const char *h[] = {"Host", s.host, "Cookie", cookie, NULL};
+        const char *h2[] = {"Host", s.host, "Cookie", both, NULL};
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/api/tunnels", h, &r), 200);
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/", h, &r), 200);
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/other", h, &r), 200);
+        snprintf(both, sizeof(both), "theme=dark; %s; x=1", cookie);
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/api/tunnels", h2, &r), 200);
+        /* one character off, or one short */
+        cookie[strlen(cookie) - 1] ^= 1;
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/api/tunnels", h, &r), 401);
+        cookie[strlen(cookie) - 1] = '\0';
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/api/tunnels", h, &r), 401);
+        ck_assert_int_eq(ask(&s, EVHTTP_REQ_GET, "/other", h, &r), 401);
+    }
+    srv_stop(&s);
 }
 END_TEST
 
@@ -169,6 +422,61 @@ START_TEST(test_dash__json_views)
 }
 END_TEST
 
+/* e's HAR entry, parsed. */
+static wr_json_t *har_of(const wr_cap_entry_t *e)
+{
+    struct evbuffer *out = evbuffer_new();
+    wr_json_t *j;
+
+    ck_assert_ptr_nonnull(out);
+    wr_dash_json_har_entry(out, e);
+    j = parse_out(out);
+    evbuffer_free(out);
+    return j;
+}
+
+/* The number at j.key (asserted to be one). */
+static int64_t num_at(const wr_json_t *j, const char *key)
+{
+    int64_t n = -2;
+
+    ck_assert_msg(wr_json_int(wr_json_get(j, key), -1, INT64_MAX, &n) == 0, "%s", key);
+    return n;
+}
+
+/* HAR: both bodySizes count the body as it came, chunk framing removed
+ * (what request_size and response_size count); the response's
+ * httpVersion is the one it came with. */
+START_TEST(test_dash__har_sizes_and_version)
+{
+    static const char chunked[] = "3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nX-T: 1\r\n\r\n";
+    wr_cap_t *cap = wr_cap_new(NULL);
+    wr_cap_entry_t *e = entry(
+        cap, "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", chunked, sizeof(chunked) - 1);
+    wr_json_t *j = har_of(e);
+    const wr_json_t *resp = wr_json_get(j, "response");
+
+    ck_assert_uint_eq(e->bytes_out, sizeof(chunked) - 1);
+    ck_assert_int_eq(num_at(wr_json_get(j, "request"), "bodySize"), 7);
+    ck_assert_int_eq(num_at(resp, "bodySize"), 7);
+    ck_assert_int_eq(num_at(wr_json_get(resp, "content"), "size"), 7);
+    ck_assert_str_eq(wr_json_string(wr_json_get(resp, "httpVersion"), NULL), "HTTP/1.1");
+    wr_json_free(j);
+
+    e = entry(cap, "GET /old HTTP/1.1\r\nHost: h\r\n\r\n",
+              "HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\n", "hello", 5);
+    j = har_of(e);
+    resp = wr_json_get(j, "response");
+    ck_assert_str_eq(wr_json_string(wr_json_get(wr_json_get(j, "request"), "httpVersion"), NULL),
+                     "HTTP/1.1");
+    ck_assert_str_eq(wr_json_string(wr_json_get(resp, "httpVersion"), NULL), "HTTP/1.0");
+    ck_assert_int_eq(num_at(resp, "bodySize"), 5);
+    wr_json_free(j);
+    wr_cap_free(cap);
+}
+END_TEST
+
 START_TEST(test_dash__match)
 {
     wr_cap_t *cap = wr_cap_new(NULL);
@@ -198,7 +506,11 @@ static Suite *dash_suite(void)
 
     tcase_add_test(tc, test_dash__loopback);
     tcase_add_test(tc, test_dash__conf_check);
+    tcase_add_test(tc, test_dash__host_check);
+    tcase_add_test(tc, test_dash__origin_check);
+    tcase_add_test(tc, test_dash__token_and_cookie);
     tcase_add_test(tc, test_dash__json_views);
+    tcase_add_test(tc, test_dash__har_sizes_and_version);
     tcase_add_test(tc, test_dash__match);
     suite_add_tcase(s, tc);
     return s;
