@@ -266,6 +266,21 @@ int wr_bev_plain_fd(struct bufferevent *bev)
     return bufferevent_getfd(bev);
 }
 
+/* A direct write failed for good (errno: ECONNRESET, say). That write took
+ * the socket's pending error, so libevent's next write would only see EPIPE:
+ * do here what libevent does when its own write fails (writing off, the
+ * event callback told), with this errno. The callback is deferred to the
+ * loop, which hands it the errno kept now; it never runs inside
+ * wr_bev_send, whose callers may not expect to be freed under it. */
+static void wr_bev_send_failed(struct bufferevent *bev)
+{
+    int err = errno;
+
+    bufferevent_disable(bev, EV_WRITE);
+    errno = err;
+    bufferevent_trigger_event(bev, BEV_EVENT_WRITING | BEV_EVENT_ERROR, BEV_TRIG_DEFER_CALLBACKS);
+}
+
 int wr_bev_send(struct bufferevent *bev, struct evbuffer *src)
 {
     struct evbuffer *out = bufferevent_get_output(bev);
@@ -273,9 +288,12 @@ int wr_bev_send(struct bufferevent *bev, struct evbuffer *src)
 
     if (src == out || evbuffer_get_length(src) == 0)
         return 0;
+    /* What the socket does not take (EAGAIN) goes to the output below; so
+     * does everything after a hard error, which also ends writing. */
     if (evbuffer_get_length(out) == 0 && (bufferevent_get_enabled(bev) & EV_WRITE) &&
-        (fd = wr_bev_plain_fd(bev)) >= 0)
-        (void)evbuffer_write(src, fd); /* -1 (EAGAIN or an error): all goes below */
+        (fd = wr_bev_plain_fd(bev)) >= 0 && evbuffer_write(src, fd) < 0 && errno != EAGAIN &&
+        errno != EWOULDBLOCK && errno != EINTR)
+        wr_bev_send_failed(bev);
     if (evbuffer_get_length(src) == 0)
         return 0;
     if (evbuffer_add_buffer(out, src) != 0) {

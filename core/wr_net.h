@@ -82,10 +82,13 @@ int wr_bev_plain_fd(struct bufferevent *bev);
  * message forwarded used to cost two epoll_ctl calls and a second turn of
  * the event loop; written here, it costs one writev. What the socket does
  * not take (and everything, for TLS, filters, a non-empty output or writing
- * turned off) goes to the output as before, and errors are left for
- * libevent's own write to report. src is empty on return (src may be the
- * output itself: nothing to do). Only for a
- * connected socket: a write would consume a pending connect error.
+ * turned off) goes to the output as before. When that write fails for good
+ * (ECONNRESET, EPIPE...), bev is treated as after a failed write of
+ * libevent's: writing is turned off (the rest stays in the output) and the
+ * event callback gets BEV_EVENT_WRITING | BEV_EVENT_ERROR with that errno,
+ * from the loop, never from inside this call. src is empty on return (src
+ * may be the output itself: nothing to do). Only for a connected socket: a
+ * write would consume a pending connect error.
  * Returns 0, or -1 when the output could not take the rest (dropped). */
 int wr_bev_send(struct bufferevent *bev, struct evbuffer *src);
 

@@ -953,6 +953,32 @@ static void wr_srv_public_address(const wr_srv_tunnel_t *t, char *buf, size_t le
     }
 }
 
+/* Session ss as the registry's owner of its tunnel i, with metrics label mx. */
+static wr_reg_owner_t wr_srv_owner(const wr_srv_session_t *ss, size_t i, unsigned mx)
+{
+    wr_reg_owner_t me = {.sid = ss->id, .worker = ss->w, .tunnel = (int)i, .mx = mx};
+
+    memcpy(me.instance, ss->instance, 16);
+    return me;
+}
+
+/* The session is accepted: each tunnel takes its metrics label now, and not
+ * when it is claimed, so that a refused request (a name taken, a port that
+ * cannot be bound, a later tunnel of the same HELLO refused) uses up none
+ * of the WR_STATS_TUNNELS names a process labels. The ingress reads the
+ * label from the registry: claiming a name this session holds updates it. */
+static void wr_srv_label_tunnels(wr_srv_session_t *ss)
+{
+    for (size_t i = 0; i < ss->ntunnels; i++) {
+        wr_srv_tunnel_t *t = &ss->tunnels[i];
+        wr_reg_owner_t me, holder;
+
+        t->mx = wr_stats_tunnel(t->name);
+        me = wr_srv_owner(ss, i, t->mx);
+        (void)wr_reg_claim(t->key, &me, &holder); /* held by ss: cannot fail */
+    }
+}
+
 /* Claim and bind every tunnel's port; answer WELCOME, or REFUSE, or (a port
  * held by this same client's previous session) come back in a moment. */
 static void wr_srv_activate(wr_srv_session_t *ss)
@@ -963,12 +989,10 @@ static void wr_srv_activate(wr_srv_session_t *ss)
 
     for (size_t i = 0; i < ss->ntunnels; i++) {
         wr_srv_tunnel_t *t = &ss->tunnels[i];
-        wr_reg_owner_t me = {.sid = ss->id, .worker = ss->w, .tunnel = (int)i}, holder;
+        /* Labelled "_none" until the session is accepted. */
+        wr_reg_owner_t me = wr_srv_owner(ss, i, wr_stats_no_tunnel()), holder;
         if (t->claimed)
             continue;
-        /* Named by a client that passed authentication only. */
-        t->mx = me.mx = wr_stats_tunnel(t->name);
-        memcpy(me.instance, ss->instance, 16);
         if (wr_reg_claim(t->key, &me, &holder) != 0) {
             /* The same client process, back on a new connection while its
              * old session is not yet found dead: end that one, retry. */
@@ -1013,6 +1037,7 @@ static void wr_srv_activate(wr_srv_session_t *ss)
             wr_srv_refuse(ss, WR_REFUSE_UNAVAILABLE, 1000, "out of memory");
         return;
     }
+    wr_srv_label_tunnels(ss);
     wr_srv_watchdog(ss);
     memset(&msg, 0, sizeof(msg));
     msg.type = WR_CTL_WELCOME;
@@ -1179,6 +1204,7 @@ static void wr_srv_hello_auth(wr_srv_session_t *ss, const wr_ctl_msg_t *h, int v
         st->prio = t->priority;
         st->fd = -1;
         st->ss = ss;
+        st->mx = wr_stats_no_tunnel(); /* its own label once accepted */
         if (wr_srv_check_tunnel(ss, t, st) != 0)
             return;
         for (size_t j = 0; j < i; j++) {

@@ -142,21 +142,21 @@ out=$(HL_ raw 127.0.0.1 "$hport" --body "@$TMPD/over.cl") || fail "1.1 MB upload
 request body too large" ] || fail "1.1 MB upload with Content-Length: $out"
 out=$(is413 "1.1 MB upload with Expect: 100-continue" -H "Expect: 100-continue" --data-binary @"$TMPD/over") ||
     fail "$out"
-# Chunked: refused once the limit is crossed.
+# Chunked: refused once the limit is crossed. The body never ends (no last
+# chunk), so the 413 cannot wait for its end.
 "$PY" -c '
 import sys
 body = open(sys.argv[1], "rb").read()
 sys.stdout.buffer.write(b"POST /upload HTTP/1.1\r\nHost: app.example.test\r\nTransfer-Encoding: chunked\r\n\r\n")
 for i in range(0, len(body), 65536):
     piece = body[i:i + 65536]
-    sys.stdout.buffer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-sys.stdout.buffer.write(b"0\r\n\r\n")' "$TMPD/over" >"$TMPD/over.chunked"
-t0=$(date +%s)
-out=$(HL_ raw 127.0.0.1 "$hport" --body "@$TMPD/over.chunked") || fail "1.1 MB chunked upload: $out"
+    sys.stdout.buffer.write(b"%x\r\n%s\r\n" % (len(piece), piece))' \
+    "$TMPD/over" >"$TMPD/over.chunked"
+out=$(HL_ raw 127.0.0.1 "$hport" --timeout 30 --body "@$TMPD/over.chunked") ||
+    fail "1.1 MB chunked upload, never ended: $out"
 [ "$out" = "raw: HTTP/1.1 413 Payload Too Large; closed
 413 Payload Too Large
-request body too large" ] || fail "1.1 MB chunked upload: $out"
-[ $(($(date +%s) - t0)) -le 5 ] || fail "the chunked 413 took $(($(date +%s) - t0)) s"
+request body too large" ] || fail "1.1 MB chunked upload, never ended: $out"
 after=$(grep -c "^request POST /upload" "$TMPD/alpha.log")
 [ "$after" -eq "$before" ] || fail "the service answered $((after - before)) oversize uploads"
 # Chunked with Expect: 100-continue: the service's 100 Continue goes out
@@ -169,37 +169,39 @@ note "$(grep -c ' 413 for ' "$TMPD/server.log") 413s logged by the server"
 
 # 3. Slowloris: five slow heads get 408 after header_timeout (2 s), while
 # other clients are served meanwhile.
+"$PY" "$HL" slowloris 127.0.0.1 "$hport" --host app.example.test --seconds 8 --conns 5 \
+    --ready "$TMPD/slow.ready" >"$TMPD/slow.txt" 2>&1 &
+slow=$!
+WR_PIDS="$WR_PIDS $slow"
 i=0
-while [ $i -lt 5 ]; do
-    "$PY" "$HL" slowloris 127.0.0.1 "$hport" --host app.example.test --seconds 8 >"$TMPD/slow$i.txt" 2>&1 &
-    WR_PIDS="$WR_PIDS $!"
-    eval "slow$i=$!"
-    i=$((i + 1))
+while [ ! -f "$TMPD/slow.ready" ]; do
+    [ $i -ge 600 ] && fail "the slow heads did not begin within 30 s: $(cat "$TMPD/slow.txt")"
+    sleep 0.05; i=$((i + 1))
 done
-sleep 0.5
 t0=$(date +%s.%N)
+# A request is served while all five heads wait: by curl, which starts in
+# little time, so that even a loaded machine fits it in the heads' 2 s.
+out=$(c -o /dev/null -w '%{http_code}' "$A/") || fail "a request during the slowloris"
+[ "$out" = 200 ] || fail "a request during the slowloris: $out"
+[ -s "$TMPD/slow.txt" ] &&
+    fail "the slow heads were over before another client was served: $(cat "$TMPD/slow.txt")"
+# And more, of every kind; how long those take is the machine's load, not
+# the heads', so they need not be over before the 408s.
 out=$(HL_ keepalive 127.0.0.1 "$hport" 50 --host app.example.test) || fail "keepalive during slowloris: $out"
 out=$(HL_ conns 127.0.0.1 "$hport" 20 --host app.example.test) || fail "conns during slowloris: $out"
 out=$(c -o /dev/null -w '%{http_code}' "$A/bytes/1000000") || fail "download during slowloris"
 [ "$out" = 200 ] || fail "download during slowloris: $out"
 ms=$("$PY" -c "import time,sys; print(int((time.time()-float(sys.argv[1]))*1000))" "$t0")
-# They were served while the slow heads were still waiting.
-[ -z "$(cat "$TMPD"/slow*.txt)" ] ||
-    fail "the other clients took $ms ms, the slowloris ones are done already: $(cat "$TMPD"/slow*.txt)"
-note "71 requests by other clients during the slowloris: $ms ms"
-i=0
-while [ $i -lt 5 ]; do
-    eval "p=\$slow$i"
-    wait_exit "$p" 10
-    rc=$?
-    out=$(cat "$TMPD/slow$i.txt")
-    case $out in "slowloris: got 408 after "*" ms") ;; *) fail "slowloris $i (exit $rc): $out" ;; esac
-    ms=${out#slowloris: got 408 after }
-    ms=${ms% ms}
-    [ "$ms" -ge 1900 ] && [ "$ms" -le 3500 ] || fail "slowloris $i: 408 after $ms ms, header_timeout is 2 s"
-    i=$((i + 1))
+note "72 requests by other clients from the start of the slowloris: $ms ms"
+wait_exit "$slow" 10
+rc=$?
+[ $rc -eq 0 ] && [ "$(grep -c "^slowloris: got 408 after [0-9]* ms$" "$TMPD/slow.txt")" -eq 5 ] ||
+    fail "slowloris (exit $rc): $(cat "$TMPD/slow.txt")"
+for ms in $(sed 's/^slowloris: got 408 after \([0-9]*\) ms$/\1/' "$TMPD/slow.txt"); do
+    [ "$ms" -ge 1900 ] && [ "$ms" -le 3500 ] ||
+        fail "slowloris: 408 after $ms ms, header_timeout is 2 s"
 done
-note "slowloris: $(sed 's/^slowloris: //' "$TMPD/slow0.txt") (header_timeout 2s)"
+note "slowloris: $(head -n 1 "$TMPD/slow.txt" | sed 's/^slowloris: //') (header_timeout 2s)"
 alive "slowloris"
 
 # 4. A thousand garbage connections (random bytes, partial heads, heads cut
@@ -222,7 +224,7 @@ kinds = [
     lambda: b"\r\n" * rng.randint(1, 100),
     lambda: b"GET /slow?ms=200 HTTP/1.1\r\n" + host + b"\r\n",
 ]
-t_end = time.time() + 40
+t_end = time.time() + 240  # a ceiling for a very slow machine, not a budget
 done = 0
 for i in range(n):
     if time.time() > t_end:
@@ -253,7 +255,7 @@ alive "warm-up garbage"
 rss0=$(rss)
 crss0=$(rss "$client")
 t0=$(date +%s.%N)
-out=$(timeout 50 "$PY" "$TMPD/garbage.py" "$hport" 1000 2) || fail "garbage: $out"
+out=$(timeout 300 "$PY" "$TMPD/garbage.py" "$hport" 1000 2) || fail "garbage: $out"
 [ "$out" = "garbage: 1000 connections" ] || fail "$out"
 ms=$("$PY" -c "import time,sys; print(int((time.time()-float(sys.argv[1]))*1000))" "$t0")
 sleep 1

@@ -38,14 +38,18 @@ Clients: ADDR PORT is where to connect, --host H the Host header to send
         GET URL (?n=K&interval=MS appended when URL has no query); each event
         must arrive less than INTERVAL_MS/2 after it was written.
         "sse: K events streamed, max latency X ms (limit Y ms)"
-    http_lib.py slowloris ADDR PORT [--seconds S]
-        a request head, one byte a second, never finished (S default 30).
-        "slowloris: got CODE after X ms" | "slowloris: closed without response
-        after X ms" | "slowloris: still open after S s" (exit 1)
+    http_lib.py slowloris ADDR PORT [--seconds S] [--conns N] [--ready FILE]
+        a request head, one byte a second, never finished (S default 30), on
+        each of N connections at once (default 1); --ready: FILE is made once
+        they are all up and have sent a byte. One line per connection as it
+        ends: "slowloris: got CODE after X ms" | "slowloris: closed without
+        response after X ms"; or "slowloris: still open after S s" (exit 1)
     http_lib.py raw ADDR PORT BYTES [--close-wait S] [--body] [--half-close]
         BYTES: text with \\r \\n \\xHH escapes, hex:HEX, or @FILE. Reads every
         response (framed by its headers) until EOF or --close-wait s (default 1)
-        of silence. --body: each response body follows on the next lines.
+        of silence; after a response with Connection: close, the close is
+        waited for up to --timeout. --body: each response body follows on the
+        next lines.
         --half-close: shutdown(SHUT_WR) once BYTES are sent.
         "raw: STATUS-LINE[ + STATUS-LINE...]; closed|open" | "raw: no response;
         closed after X ms" | "raw: no response within S s; open" (exit 1)
@@ -1075,10 +1079,13 @@ def raw(a):
         pass  # the server may close or reset early; what it sent still counts
     lines, bodies = [], []
     state = "open"
+    closing = False
     while True:
         try:
-            if not lines:
-                # the first response: up to --timeout
+            if not lines or closing:
+                # The first response, or the close a response announced: up
+                # to --timeout, so that a busy server is not taken for one
+                # that leaves the connection open.
                 got = c.eof_within(a.timeout)
             else:
                 got = c.eof_within(a.close_wait)
@@ -1093,6 +1100,7 @@ def raw(a):
             if r.framing == "close":
                 state = "closed"
                 break
+            closing = "close" in tokens([r.get("connection")])
         except (EOFError, ConnectionError):
             state = "closed"
             if lines:
@@ -1114,44 +1122,54 @@ def slowloris(a):
     host = a.host or "%s:%d" % (a.addr, a.port)
     head = ("GET / HTTP/1.1\r\nHost: %s\r\nUser-Agent: slowloris\r\nX-Slow: " % host).encode()
     head += b"a" * 100000
-    t0 = time.monotonic()
-    c = Client(a.addr, a.port, a.timeout)
-    got = bytearray()
+    # The heads connect one after the other and then send in step, so that
+    # they are all waiting at the same time; each is timed from its connect.
+    conns, t0 = [], []
+    for _ in range(a.conns):
+        conns.append(Client(a.addr, a.port, a.timeout))
+        t0.append(time.monotonic())
+    got = [bytearray() for _ in conns]
+    waiting = set(range(len(conns)))
+    start = next_send = time.monotonic()
     i = 0
-    next_send = t0
-    while True:
+    while waiting:
         now = time.monotonic()
-        if now - t0 >= a.seconds:
-            c.close()
+        if now - start >= a.seconds:
+            for k in waiting:
+                conns[k].close()
             raise Fail("slowloris: still open after %g s" % a.seconds)
         if now >= next_send:
-            try:
-                c.s.send(head[i:i + 1])
-            except OSError:
-                pass  # closed: the recv below tells how
+            for k in waiting:
+                try:
+                    conns[k].s.send(head[i:i + 1])
+                except OSError:
+                    pass  # closed: the recv below tells how
             i += 1
             next_send += 1.0
-        r, _, _ = select.select([c.s], [], [], max(0.0, min(next_send, t0 + a.seconds) - time.monotonic()))
-        if not r:
-            continue
-        ms = (time.monotonic() - t0) * 1000
-        try:
-            b = c.s.recv(65536)
-        except OSError:
-            b = b""
-        if b:
-            got += b
-            if b"\r\n" not in got:
-                continue
-            line = bytes(got.split(b"\r\n")[0])
-            parts = line.split(b" ")
-            code = parts[1].decode("latin-1") if len(parts) > 1 else line.decode("latin-1")
-            c.close()
-            return "slowloris: got %s after %.0f ms" % (code, ms)
-        c.close()
-        if got:
-            return "slowloris: got %r after %.0f ms" % (bytes(got[:40]), ms)
-        return "slowloris: closed without response after %.0f ms" % ms
+            if i == 1 and a.ready:
+                open(a.ready, "w").close()
+        r, _, _ = select.select([conns[k].s for k in waiting], [], [],
+                                max(0.0, min(next_send, start + a.seconds) - time.monotonic()))
+        for k in [k for k in waiting if conns[k].s in r]:
+            ms = (time.monotonic() - t0[k]) * 1000
+            try:
+                b = conns[k].s.recv(65536)
+            except OSError:
+                b = b""
+            if b:
+                got[k] += b
+                if b"\r\n" not in got[k]:
+                    continue
+                line = bytes(got[k].split(b"\r\n")[0])
+                parts = line.split(b" ")
+                code = parts[1].decode("latin-1") if len(parts) > 1 else line.decode("latin-1")
+                out("slowloris: got %s after %.0f ms" % (code, ms))
+            elif got[k]:
+                out("slowloris: got %r after %.0f ms" % (bytes(got[k][:40]), ms))
+            else:
+                out("slowloris: closed without response after %.0f ms" % ms)
+            conns[k].close()
+            waiting.discard(k)
 
 
 def target_of(url, default_port):
@@ -1388,7 +1406,8 @@ def run_client(fn, a):
     except (OSError, EOFError, ValueError) as e:
         out("%s: %s: %s" % (a.cmd, e.__class__.__name__, e))
         sys.exit(1)
-    out(msg)
+    if msg is not None:  # None: fn printed its lines as they came
+        out(msg)
 
 
 def main():
@@ -1418,6 +1437,8 @@ def main():
     client("sse", ("k", int), ("interval", int), url=True)
     c = client("slowloris")
     c.add_argument("--seconds", type=float, default=30.0)
+    c.add_argument("--conns", type=int, default=1, help="slow heads at once")
+    c.add_argument("--ready", default=None, help="made once every head has begun")
     c = client("raw", ("data", str))
     c.add_argument("--close-wait", type=float, default=1.0)
     c.add_argument("--body", action="store_true", help="print each response body after the line")

@@ -6,10 +6,10 @@
 # requests flow; N requests move the request counters, the streams and
 # the duration histogram by exactly N on both sides; /status parses and
 # lists the session and its tunnel; /healthz, 405, 404, HEAD, garbage and
-# oversized heads on the admin port; handshake failures by reason; a taken
-# admin or dashboard port stops warren with a clear error; the service
-# gets a valid traceparent (a new one, or the one sent), and the access
-# log writes it.
+# oversized heads on the admin port; handshake failures by reason; a
+# refused tunnel takes no tunnel label; a taken admin or dashboard port
+# stops warren with a clear error; the service gets a valid traceparent (a
+# new one, or the one sent), and the access log writes it.
 . "$(dirname "$0")/lib.sh"
 unset WARREN_HTTP_BIND WARREN_ADMIN_BIND WARREN_DASHBOARD_PORT # set here, by file or flag
 
@@ -318,7 +318,49 @@ done
     fail "HTTP on the control port did not count as bad_preface"
 [ "$(mval "$S/metrics" warren_sessions_active)" = 1 ] || fail "sessions_active after the refusals"
 
-# --- 7. a port that is taken is a clear error; off is off
+# --- 7. a refused tunnel takes none of the 1,000 tunnel labels: neither a
+# hostname that is taken, nor a free one asked for in the same HELLO
+taken0=$(mval "$S/metrics" 'warren_handshake_failures_total{reason="taken"}')
+"$WARREN" client --server "127.0.0.1:$cport" --token "$TOKEN" --local-addr "127.0.0.1:$sport" \
+    --subdomain app --name refused-taken --dashboard-bind off >/dev/null 2>"$TMPD/refused1.err" &
+r1=$!
+WR_PIDS="$WR_PIDS $r1"
+cat >"$TMPD/refused.yaml" <<EOF
+server: 127.0.0.1:$cport
+tunnels:
+  - name: refused-free
+    type: http
+    local: 127.0.0.1:$sport
+    subdomain: free
+  - name: refused-second
+    type: http
+    local: 127.0.0.1:$sport
+    subdomain: app
+dashboard:
+  bind: "off"
+EOF
+"$WARREN" client -c "$TMPD/refused.yaml" --token "$TOKEN" >/dev/null 2>"$TMPD/refused2.err" &
+r2=$!
+WR_PIDS="$WR_PIDS $r2"
+# (A taken hostname is worth a retry: the clients stay until stopped below.)
+for f in refused1 refused2; do
+    wait_log "$TMPD/$f.err" "server refused: .*app.example.test is taken" 20 ||
+        fail "$f: not refused: $(cat "$TMPD/$f.err")"
+done
+curl -sf --max-time 5 "$S/metrics" >"$TMPD/refused.prom" || fail "server /metrics"
+leaked=$(grep -o 'tunnel="refused-[^"]*"' "$TMPD/refused.prom" | sort -u | tr '\n' ' ')
+[ -z "$leaked" ] || fail "refused tunnels took labels: $leaked"
+got=$(mval "$S/metrics" 'warren_handshake_failures_total{reason="taken"}')
+[ "$got" -ge $((taken0 + 2)) ] || fail "taken refusals went from $taken0 to $got"
+grep -q '^warren_streams_opened_total{tunnel="web"} [1-9]' "$TMPD/refused.prom" ||
+    fail "the accepted tunnel lost its label: $(grep streams_opened "$TMPD/refused.prom")"
+kill -TERM "$r1" "$r2"
+wait_exit "$r1" 10
+wait_exit "$r2" 10
+[ "$(mval "$S/metrics" warren_sessions_active)" = 1 ] || fail "sessions_active after the refusals"
+note "refused tunnels took no label ($((got - taken0)) refusals for a taken hostname)"
+
+# --- 8. a port that is taken is a clear error; off is off
 "$WARREN" server --bind "127.0.0.1:$(free_port)" --http-bind off --admin-bind "127.0.0.1:$aport" \
     --token x >"$TMPD/taken.log" 2>&1 &
 p=$!
@@ -345,7 +387,7 @@ out=$("$WARREN" client --server 127.0.0.1:1 --token t --local-addr 127.0.0.1:1 -
     --dashboard-port 70000 2>&1) && fail "--dashboard-port 70000 accepted"
 echo "$out" | grep -q "dashboard-port expects 0..65535" || fail "--dashboard-port 70000: $out"
 
-# --- 8. a clean stop
+# --- 9. a clean stop
 kill -TERM "$client" "$server"
 wait_exit "$client" 10 || fail "client did not stop cleanly"
 wait_exit "$server" 15 || fail "server did not stop cleanly: $(tail -3 "$TMPD/server.log")"

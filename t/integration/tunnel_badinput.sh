@@ -35,24 +35,26 @@ WR_PIDS="$WR_PIDS $client"
 wait_log "$TMPD/client.out" "^tunnel tcp-$rport: " 10 || fail "client not registered: $(tail -3 "$TMPD/client.err")"
 check_alive() {
     kill -0 "$server" 2>/dev/null || fail "after $1: the server is gone: $(tail -5 "$TMPD/server.log")"
-    _o=$(timeout 10 python3 "$TL" echo1 "$rport" 65536) || fail "after $1: the tunnel is broken: $_o"
+    _o=$(timeout 60 python3 "$TL" echo1 "$rport" 65536) ||
+        fail "after $1: the tunnel is broken: $_o"
 }
 # logged PATTERN: how many server log lines match.
 logged() { grep -c -- "$1" "$TMPD/server.log"; }
-# wait_new PATTERN BEFORE: waits up to 3 s for more than BEFORE such lines.
+# wait_new PATTERN BEFORE: waits for more than BEFORE such lines (up to 30 s:
+# a ceiling for a loaded machine; the line normally comes at once).
 wait_new() {
     _i=0
     while [ "$(logged "$1")" -le "$2" ]; do
-        [ $_i -ge 30 ] && return 1
+        [ $_i -ge 300 ] && return 1
         sleep 0.1; _i=$((_i + 1))
     done
 }
 # closes_with KIND LOG-PATTERN: garbage of KIND is answered by a close and
-# the server logs a new line matching the pattern.
+# the server logs a new line matching the pattern; $closed says how.
 closes_with() {
     _b=$(logged "$2")
-    _o=$(timeout 15 python3 "$TL" garbage "$cport" "$1") || fail "$1: $_o"
-    note "$_o"
+    closed=$(timeout 60 python3 "$TL" garbage "$cport" "$1") || fail "$1: $closed"
+    note "$closed"
     wait_new "$2" "$_b" || fail "$1: server logged no '$2': $(tail -3 "$TMPD/server.log")"
     check_alive "$1"
 }
@@ -63,24 +65,32 @@ closes_with random "closed: protocol error: first byte 0xff is neither smux nor 
 closes_with clienthello "closed: protocol error: first byte 0x16 is neither smux nor warren"
 closes_with smux "closed: .*\(protocol error\|smux\|warren\)"
 closes_with badpreface "closed: protocol error: unsupported warren mux version 9"
-# Silence, and a preface with no HELLO: ended by the handshake timeout (1 s).
-t0=$(date +%s)
-closes_with silent "closed: handshake timeout: no HELLO in time"
-closes_with preface "closed: handshake timeout: no HELLO in time"
-[ $(( $(date +%s) - t0 )) -le 10 ] || fail "silent connections lasted too long"
+# Silence, and a preface with no HELLO: ended by the handshake timeout (1 s),
+# as each connection measures it (what the test does around them, starting
+# processes and checking the tunnel, takes what the machine's load makes it).
+for kind in silent preface; do
+    closes_with $kind "closed: handshake timeout: no HELLO in time"
+    ms=$(echo "$closed" | sed -n "s/^$kind: .* after \([0-9]*\) ms$/\1/p")
+    [ -n "$ms" ] && [ "$ms" -ge 900 ] && [ "$ms" -le 5000 ] ||
+        fail "$kind: the handshake timeout is 1 s: $closed"
+done
 
 # 2. Hand-written HELLOs. First a valid one: proves the encoder, so the
 # refusals below are about what they break and nothing else.
-out=$(timeout 15 python3 "$TL" hello "$cport" valid "$TOKEN" "$lo") || fail "valid HELLO: $out"
+ended=$(logged "closed: peer closed the connection")
+out=$(timeout 90 python3 "$TL" hello "$cport" valid "$TOKEN" "$lo") || fail "valid HELLO: $out"
 note "valid: $out"
 echo "$out" | grep -qx "WELCOME tunnels=1 first=127.0.0.1:$lo" || fail "valid HELLO: $out"
-wait_log "$TMPD/server.log" "client 'handmade', 1 tunnel(s)" 3 || fail "server did not log the handmade session"
+wait_log "$TMPD/server.log" "client 'handmade', 1 tunnel(s)" 30 ||
+    fail "server did not log the handmade session"
+# It ends with the helper, and its port is free again (64 tunnels below).
+wait_new "closed: peer closed the connection" "$ended" || fail "the handmade session did not end"
 
 # hello_refused KIND CODE TEXT-PATTERN LOG-PATTERN: a REFUSE with CODE and
 # a matching text, then the connection closed; the reason logged.
 hello_refused() {
     _b=$(logged "refused: $4")
-    _o=$(timeout 15 python3 "$TL" hello "$cport" "$1" "$TOKEN" "$lo") || fail "$1: $_o"
+    _o=$(timeout 90 python3 "$TL" hello "$cport" "$1" "$TOKEN" "$lo") || fail "$1: $_o"
     note "$1: $_o"
     echo "$_o" | grep -q "^REFUSE code=$2 text=$3; then \(EOF\|[A-Za-z]*Error\)" ||
         fail "$1: expected REFUSE code $2 '$3' and a close, got: $_o"
@@ -98,8 +108,8 @@ hello_refused version 1 ".*version.*" "no common protocol version: "
 hello_refused notoken 2 "a token is required" "authentication failed: a token is required"
 
 # 64 tunnels is the limit, and allowed (the valid session above is over:
-# its ports are free).
-out=$(timeout 15 python3 "$TL" hello "$cport" tunnels64 "$TOKEN" "$lo") || fail "64 tunnels: $out"
+# its port is free).
+out=$(timeout 90 python3 "$TL" hello "$cport" tunnels64 "$TOKEN" "$lo") || fail "64 tunnels: $out"
 echo "$out" | grep -q "^WELCOME tunnels=64 " || fail "64 tunnels: $out"
 note "tunnels64: $out"
 check_alive "64 tunnels"

@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -358,6 +360,59 @@ START_TEST(test_net__send_only_queues_without_a_plain_socket)
 }
 END_TEST
 
+typedef struct {
+    int calls;
+    short what;
+    int err; /* errno when the event callback ran */
+} events_t;
+
+static void count_event(struct bufferevent *bev, short what, void *arg)
+{
+    events_t *e = arg;
+
+    e->calls++;
+    e->what = what;
+    e->err = EVUTIL_SOCKET_ERROR();
+}
+
+START_TEST(test_net__send_reports_the_peers_reset)
+{
+    events_t e = {0};
+    struct linger lg = {1, 0};
+    struct pollfd pfd = {.events = POLLIN};
+    struct timeval limit = {0, 200000};
+    reader_t r = {0};
+    int tx;
+    struct bufferevent *bev = pair(&tx, &r);
+    struct evbuffer *src = evbuffer_new();
+
+    /* As warren does: a write to a dead socket fails with EPIPE instead of
+     * ending the process. */
+    signal(SIGPIPE, SIG_IGN);
+    bufferevent_setcb(bev, NULL, NULL, count_event, &e);
+    /* The peer resets the connection, and the RST is in before the write. */
+    ck_assert_int_eq(setsockopt(tx, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    close(tx);
+    pfd.fd = bufferevent_getfd(bev);
+    ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+    evbuffer_add(src, "too late", 8);
+    ck_assert_int_eq(wr_bev_send(bev, src), 0);
+    ck_assert_uint_eq(evbuffer_get_length(src), 0);
+    /* Told from the loop, not from inside wr_bev_send. */
+    ck_assert_int_eq(e.calls, 0);
+    event_base_loopexit(base, &limit);
+    event_base_dispatch(base);
+    /* Once, with the peer's reset: not the EPIPE that writing to the
+     * socket again would get. */
+    ck_assert_int_eq(e.calls, 1);
+    ck_assert_int_eq(e.what, BEV_EVENT_WRITING | BEV_EVENT_ERROR);
+    ck_assert_msg(e.err == ECONNRESET, "the event callback got errno %d (%s), not ECONNRESET",
+                  e.err, strerror(e.err));
+    evbuffer_free(src);
+    bufferevent_free(bev);
+}
+END_TEST
+
 static Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -373,6 +428,7 @@ static Suite *net_suite(void)
     tcase_add_test(tc, test_net__send_queues_behind_pending_output);
     tcase_add_test(tc, test_net__send_leaves_what_the_socket_refuses_in_the_output);
     tcase_add_test(tc, test_net__send_only_queues_without_a_plain_socket);
+    tcase_add_test(tc, test_net__send_reports_the_peers_reset);
     suite_add_tcase(s, tc);
     return s;
 }
