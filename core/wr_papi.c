@@ -148,11 +148,16 @@ uint64_t wr_papi_time_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void wr_papi_sha256(const void *data, size_t len, unsigned char out[32])
+int wr_sha256_digest(const void *data, size_t len, unsigned char out[32])
 {
     unsigned int n = 32;
 
-    if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1)
+    return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0 : -1;
+}
+
+void wr_papi_sha256(const void *data, size_t len, unsigned char out[32])
+{
+    if (wr_sha256_digest(data, len, out) != 0)
         memset(out, 0, 32);
 }
 

@@ -61,6 +61,11 @@ uint64_t wr_papi_time_us(void);
  * fails: out of memory). */
 void wr_papi_sha256(const void *data, size_t len, unsigned char out[32]);
 
+/* The same, for the core's and modules' own checks: 0, or -1 when OpenSSL
+ * failed (out is then undefined). A token check takes -1 as "no match":
+ * two digests that both failed must not compare equal. */
+int wr_sha256_digest(const void *data, size_t len, unsigned char out[32]);
+
 /* 1 when the len bytes at a and b are equal, 0 when not, in a time that
  * depends on len only (for secrets and their digests). */
 int wr_papi_equal_ct(const void *a, const void *b, size_t len);

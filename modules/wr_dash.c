@@ -247,8 +247,7 @@ static int wr_dash_token_ok(const wr_dash_t *d, const char *given, size_t len)
 {
     unsigned char md[32];
 
-    wr_papi_sha256(given, len, md);
-    return wr_papi_equal_ct(md, d->token_md, 32);
+    return wr_sha256_digest(given, len, md) == 0 && wr_papi_equal_ct(md, d->token_md, 32);
 }
 
 /* The value of cookie name in req's Cookie fields, into out; 0 or -1. */
@@ -1359,8 +1358,11 @@ wr_dash_t *wr_dash_new(struct event_base *base, const wr_dash_conf_t *conf)
     d->conf = *conf;
     if (d->conf.token != NULL && d->conf.token[0] == '\0')
         d->conf.token = NULL;
-    if (d->conf.token != NULL)
-        wr_papi_sha256(d->conf.token, strlen(d->conf.token), d->token_md);
+    if (d->conf.token != NULL &&
+        wr_sha256_digest(d->conf.token, strlen(d->conf.token), d->token_md) != 0) {
+        free(d);
+        return NULL;
+    }
     arc4random_buf(rnd, sizeof(rnd));
     for (size_t i = 0; i < sizeof(rnd); i++) {
         d->session[2 * i] = hex[rnd[i] >> 4];

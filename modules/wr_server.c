@@ -32,7 +32,6 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "wr_ctl.h"
 #include "wr_frame.h"
@@ -42,6 +41,7 @@
 #include "wr_mux.h"
 #include "wr_net.h"
 #include "wr_pipe.h"
+#include "wr_papi.h"
 #include "wr_plugin.h"
 #include "wr_registry.h"
 #include "wr_stats.h"
@@ -49,13 +49,6 @@
 #include "wr_worker.h"
 
 /* --- configuration ----------------------------------------------------- */
-
-void wr_token_hash(const char *token, size_t len, uint8_t out[32])
-{
-    unsigned int n = 32;
-
-    EVP_Digest(token, len, out, &n, EVP_sha256(), NULL);
-}
 
 void wr_server_conf_default(wr_server_conf_t *c)
 {
@@ -335,8 +328,11 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **
         fprintf(stderr, "warren: unexpected argument '%s'\n", argv[optind]);
         return 1;
     }
-    if (token != NULL && token[0] != '\0' && c->ntokens < WR_SERVER_MAX_TOKENS)
-        wr_token_hash(token, strlen(token), c->tokens[c->ntokens++]);
+    if (token != NULL && token[0] != '\0' && c->ntokens < WR_SERVER_MAX_TOKENS &&
+        wr_sha256_digest(token, strlen(token), c->tokens[c->ntokens++]) != 0) {
+        fprintf(stderr, "warren: cannot hash the token: out of memory\n");
+        return 1;
+    }
     if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
         fprintf(stderr, "warren: TLS needs both a certificate and a key\n");
         return 1;
@@ -1176,8 +1172,7 @@ static void wr_srv_hello_auth(wr_srv_session_t *ss, const wr_ctl_msg_t *h, int v
                       ss->pctx.reject_reason[0] ? ss->pctx.reject_reason : "refused");
         return;
     }
-    if (!ok && h->token_len > 0) {
-        wr_token_hash((const char *)h->token, h->token_len, digest);
+    if (!ok && h->token_len > 0 && wr_sha256_digest(h->token, h->token_len, digest) == 0) {
         /* Constant time per token; every token is compared. */
         for (size_t i = 0; i < c->ntokens; i++)
             ok |= CRYPTO_memcmp(digest, c->tokens[i], 32) == 0;

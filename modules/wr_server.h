@@ -57,9 +57,6 @@ int wr_server_conf_load(int argc, char **argv, wr_server_conf_t *c, wr_conf_t **
 /* Run until SIGINT/SIGTERM: drain, then return 0; 1 if it could not start. */
 int wr_server_run(const wr_server_conf_t *c);
 
-/* SHA-256 of a token, for tokens: entries and for comparing. */
-void wr_token_hash(const char *token, size_t len, uint8_t out[32]);
-
 /* For the HTTP ingress, on the worker that owns session sid: a stream to
  * its tunnel number `tunnel` for a public connection from peer, with OPEN
  * written. NULL with a reason in why when the session, or the tunnel, is
