@@ -507,6 +507,13 @@ void wr_http_parser_reset(wr_http_parser_t *p)
         buf = NULL;
         cap = 0;
     }
+    if (hcap > WR_HTTP_KEEP_HEADERS) {
+        free(spans);
+        free(headers);
+        spans = NULL;
+        headers = NULL;
+        hcap = 0;
+    }
     wr_http_parser_init(p, p->response, max_head);
     p->buf = buf;
     p->cap = cap;

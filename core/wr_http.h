@@ -125,10 +125,12 @@ void wr_http_parser_free(wr_http_parser_t *p);
 
 /* Make p as wr_http_parser_new left it, for another connection, without
  * giving back its buffers (heads from it become invalid); a head buffer
- * grown past WR_HTTP_KEEP_BUF is given back, so that a parser kept for
+ * grown past WR_HTTP_KEEP_BUF bytes, or header arrays grown past
+ * WR_HTTP_KEEP_HEADERS fields, are given back, so that a parser kept for
  * reuse does not hold a large head's memory. */
 void wr_http_parser_reset(wr_http_parser_t *p);
-#define WR_HTTP_KEEP_BUF (8 * 1024)
+#define WR_HTTP_KEEP_BUF     (8 * 1024)
+#define WR_HTTP_KEEP_HEADERS 32
 
 /*
  * Response parsers: the method of the request that the next response

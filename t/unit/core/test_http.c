@@ -741,6 +741,22 @@ START_TEST(test_http__reset)
     ck_assert(hdr_is(&wr_http_parser_head(p)->headers[0], "Host", "h"));
     ck_assert_uint_eq(body_done(p, in), 0);
 
+    /* A head with more fields than a reset keeps room for, then a small one. */
+    {
+        char many[2048];
+        size_t n = (size_t)sprintf(many, "GET /e HTTP/1.1\r\n");
+        for (int i = 0; i < WR_HTTP_KEEP_HEADERS + 8; i++)
+            n += (size_t)sprintf(many + n, "H%d: %d\r\n", i, i);
+        strcpy(many + n, "\r\n");
+        ck_assert_int_eq(head(p, in, many), WR_HTTP_HEAD);
+        ck_assert_uint_eq(wr_http_parser_head(p)->nheaders, WR_HTTP_KEEP_HEADERS + 8);
+        ck_assert_uint_eq(body_done(p, in), 0);
+        wr_http_parser_reset(p);
+        ck_assert_int_eq(head(p, in, "GET /f HTTP/1.1\r\nHost: g\r\n\r\n"), WR_HTTP_HEAD);
+        ck_assert(hdr_is(&wr_http_parser_head(p)->headers[0], "Host", "g"));
+        ck_assert_uint_eq(body_done(p, in), 0);
+    }
+
     /* A response to HEAD has no body; after a reset, one to GET has. */
     wr_http_parser_expect(r, HTTP_HEAD);
     ck_assert_int_eq(head(r, in, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n"), WR_HTTP_HEAD);
