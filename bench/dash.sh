@@ -156,8 +156,8 @@ echo "|---|---|---|---|"
 echo "| dashboard off | $(tr '\n' ';' <"$TMP/res.off" | sed 's/;$//; s/;/; /g') | $MOFF | $COFF us |"
 echo "| dashboard on, capturing | $(tr '\n' ';' <"$TMP/res.capture" | sed 's/;$//; s/;/; /g') | $MCAP | $CCAP us |"
 echo
-awk -v a="$MOFF" -v b="$MCAP" -v c="$COFF" -v d="$CCAP" 'BEGIN {
-    printf "Capturing/off: %.2f of the requests/s, %.2f of the client CPU per request (medians).\n", b / a, d / c }'
+# ratio prints "-" for a failed or zero median, where a division would stop awk.
+echo "Capturing/off: $(ratio "$MCAP" "$MOFF") of the requests/s, $(ratio "$CCAP" "$COFF") of the client CPU per request (medians)."
 echo
 # shellcheck disable=SC2086 # the figures, split on purpose
 set -- $CAPTURED
