@@ -21,6 +21,10 @@
           GET  /slow?ms=T          200 after T ms
           GET  /conns              200 "N\\n": TCP connections accepted so far
           GET  /close              200 with Connection: close, then close
+          GET  /drop-next          200, keep-alive; the connection's next request
+                                   head is read and the connection closed
+                                   unanswered (what a service's idle close looks
+                                   like to a client that sent in the meantime)
         Every response carries "X-Service: NAME"; anything else is a 404.
         --header-timeout S: 408 and close when a started request head is not
         complete within S s (default: wait forever). --idle-timeout S: close a
@@ -318,6 +322,7 @@ class Conn:
         self.svc, self.r, self.w, self.n = svc, reader, writer, n
         self.buf = bytearray()
         self.requests = 0
+        self.drop_next = False
         peer = writer.get_extra_info("peername") or ("?", 0)
         self.peer = "%s:%d" % (peer[0], peer[1])
 
@@ -511,6 +516,10 @@ class Conn:
                 if head is None:
                     break
                 req = parse_head(head)
+                if self.drop_next:
+                    out("conn %d: dropped %s unanswered" % (self.n, req.line))
+                    how = "dropped a request"
+                    break
                 try:
                     keep = await self.dispatch(req)
                 except ValueError as e:  # a bad number in the query
@@ -581,6 +590,9 @@ class Conn:
             return await self.respond(req, 200, b"slow %d\n" % ms)
         if path == "/close" and getlike:
             return await self.respond(req, 200, b"bye\n", close=True)
+        if path == "/drop-next" and getlike:
+            self.drop_next = True
+            return await self.respond(req, 200, b"the next one is dropped\n")
         if path == "/sse" and m == "GET":
             return await self.sse(req)
         if path == "/close-mid" and m == "GET":

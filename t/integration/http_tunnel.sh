@@ -315,6 +315,16 @@ ms=$(ms_since "$t0")
 note "stopped service: 502 after $ms ms: $(sed -n 2p "$TMPD/b")"
 [ "$(c "$A/")" = "hello from alpha" ] || fail "app after the 502"
 
+# 8b. A pooled connection the service closes just as a request goes out on
+# it: the GET, safe to repeat, goes again on a new connection.
+[ "$(c "$A/drop-next")" = "the next one is dropped" ] || fail "GET /drop-next"
+out=$(c -w ' %{http_code}' "$A/") || fail "GET after /drop-next: $out"
+[ "$out" = "hello from alpha
+ 200" ] || fail "a GET the service dropped on a pooled connection was not sent again: $out"
+wait_log "$TMPD/alpha.log" "^conn [0-9]*: dropped GET / " 5 ||
+    fail "the service dropped nothing: the pooled connection was not the one used"
+note "a request dropped on a pooled connection was sent again and answered"
+
 # 9. /close-mid: half the body, then the service closes: the public client
 # sees the connection end (not a hang, not a complete response).
 for q in "n=1000000" "n=1000000&rst=1"; do
