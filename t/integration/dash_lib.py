@@ -18,6 +18,7 @@
         check FILE as a HAR 1.2 log; print "har: N entries".
 """
 import json
+import re
 import socket
 import sys
 import time
@@ -132,6 +133,7 @@ def har(a):
     log = d["log"]
     assert log["version"] == "1.2", log["version"]
     assert log["creator"]["name"] == "warren"
+    sized = chunked = 0
     for e in log["entries"]:
         for k in ("startedDateTime", "time", "request", "response", "cache", "timings"):
             assert k in e, "entry without %s" % k
@@ -139,12 +141,18 @@ def har(a):
             assert k in e["request"], "request without %s" % k
         for k in ("status", "statusText", "httpVersion", "headers", "content", "bodySize"):
             assert k in e["response"], "response without %s" % k
-        # Both bodySizes count the body as it came, chunk framing removed.
+        # Both bodySizes count the body as it came, chunk framing removed:
+        # the test service's /bytes/N sends N bytes, chunked or not.
         r = e["response"]
-        assert r["bodySize"] == r["content"]["size"], "bodySize %d, content %d (%s)" % (
-            r["bodySize"], r["content"]["size"], e["request"]["url"])
+        m = re.search(r"/bytes/([0-9]+)(\?chunked=1)?$", e["request"]["url"])
+        if m and e["request"]["method"] == "GET" and r["status"] == 200:
+            assert r["bodySize"] == int(m.group(1)), "bodySize %d for %s" % (
+                r["bodySize"], e["request"]["url"])
+            sized += 1
+            chunked += m.group(2) is not None
         assert r["httpVersion"] in ("HTTP/1.0", "HTTP/1.1", ""), r["httpVersion"]
         assert e["request"]["url"].startswith("http"), e["request"]["url"]
+    assert chunked > 0, "no chunked /bytes/N download in the HAR (%d plain)" % sized
     print("har: %d entries" % len(log["entries"]))
 
 
