@@ -31,7 +31,6 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <openssl/crypto.h>
 
 #include "wr_ctl.h"
 #include "wr_frame.h"
@@ -1175,7 +1174,7 @@ static void wr_srv_hello_auth(wr_srv_session_t *ss, const wr_ctl_msg_t *h, int v
     if (!ok && h->token_len > 0 && wr_sha256_digest(h->token, h->token_len, digest) == 0) {
         /* Constant time per token; every token is compared. */
         for (size_t i = 0; i < c->ntokens; i++)
-            ok |= CRYPTO_memcmp(digest, c->tokens[i], 32) == 0;
+            ok |= wr_papi_equal_ct(digest, c->tokens[i], 32);
     }
     if (!ok) {
         wr_srv_refuse(ss, WR_REFUSE_AUTH, 0, "%s",
