@@ -339,6 +339,21 @@ struct evbuffer *wr_bev_gather(struct bufferevent *bev)
     return b;
 }
 
+uint16_t wr_addr_port(const wr_addr_t *addr)
+{
+    if (addr->ss.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)&addr->ss)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)&addr->ss)->sin_port);
+}
+
+void wr_addr_set_port(wr_addr_t *addr, uint16_t port)
+{
+    if (addr->ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&addr->ss)->sin6_port = htons(port);
+    else
+        ((struct sockaddr_in *)&addr->ss)->sin_port = htons(port);
+}
+
 void wr_peer_ip(const char *peer, char *ip, size_t len)
 {
     char *end;

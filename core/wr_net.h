@@ -6,6 +6,7 @@
 #define WR_NET_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 typedef struct {
@@ -20,6 +21,10 @@ int wr_addr_parse(const char *text, wr_addr_t *addr, char *why, size_t whylen);
 
 /* "127.0.0.1:8080" / "[::1]:8080" into buf. Returns buf. */
 const char *wr_addr_format(const wr_addr_t *addr, char *buf, size_t len);
+
+/* The port of an IPv4 or IPv6 address, and setting it (host order). */
+uint16_t wr_addr_port(const wr_addr_t *addr);
+void wr_addr_set_port(wr_addr_t *addr, uint16_t port);
 
 /* The address part of a formatted "ip:port" or "[v6]:port" into ip ("::1",
  * "127.0.0.1"); peer itself when it has no port. */

@@ -92,8 +92,7 @@ struct evhttp *wr_admin_listen(struct event_base *base, const char *bind, const 
     struct evhttp *http = wr_admin_listen_with(base, bind, what, &lim, &addr, why, whylen);
 
     if (http != NULL)
-        *port = ntohs(addr.ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr.ss)->sin6_port
-                                                    : ((struct sockaddr_in *)&addr.ss)->sin_port);
+        *port = wr_addr_port(&addr);
     return http;
 }
 

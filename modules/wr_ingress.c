@@ -1266,8 +1266,7 @@ int wr_ingress_start(const wr_ingress_conf_t *c, wr_workers_t *ws, struct event_
         wr_ingress_free();
         return -1;
     }
-    *port = ntohs(addr.ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr.ss)->sin6_port
-                                                : ((struct sockaddr_in *)&addr.ss)->sin_port);
+    *port = wr_addr_port(&addr);
     return 0;
 }
 

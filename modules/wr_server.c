@@ -909,10 +909,7 @@ static int wr_srv_bind_tunnel(wr_srv_session_t *ss, wr_srv_tunnel_t *t)
 {
     wr_addr_t a = wr_srv.tcp_bind;
 
-    if (a.ss.ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(t->port);
-    else
-        ((struct sockaddr_in *)&a.ss)->sin_port = htons(t->port);
+    wr_addr_set_port(&a, t->port);
     t->fd = wr_listen(&a, 1024);
     if (t->fd == -1)
         return -1;
@@ -940,10 +937,7 @@ static void wr_srv_public_address(const wr_srv_tunnel_t *t, char *buf, size_t le
             snprintf(buf, len, "%s", t->host); /* a 253-byte name: the bare name fits */
     } else {
         wr_addr_t a = wr_srv.tcp_bind;
-        if (a.ss.ss_family == AF_INET6)
-            ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(t->port);
-        else
-            ((struct sockaddr_in *)&a.ss)->sin_port = htons(t->port);
+        wr_addr_set_port(&a, t->port);
         wr_addr_format(&a, buf, len);
     }
 }

@@ -1,7 +1,6 @@
 /* Unit tests for modules/wr_dash.c and modules/wr_dash_json.c: the
  * dashboard's address rule, who it answers (Host, token, cookie, Origin),
  * and its JSON views of captured requests. */
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "wr_dash_json.h"
 #include "wr_http.h"
 #include "wr_json.h"
+#include "wr_net.h"
 #include "wr_test.h"
 
 START_TEST(test_dash__loopback)
@@ -109,7 +109,7 @@ static void srv_start(srv_t *s, const char *token)
     ck_assert_ptr_nonnull(s->base);
     s->http = wr_admin_listen_with(s->base, "127.0.0.1:0", "test", &lim, &a, why, sizeof(why));
     ck_assert_msg(s->http != NULL, "%s", why);
-    s->port = ntohs(((struct sockaddr_in *)&a.ss)->sin_port);
+    s->port = wr_addr_port(&a);
     snprintf(s->host, sizeof(s->host), "127.0.0.1:%u", s->port);
     wr_dash_conf_default(&c);
     c.bind = s->host;
